@@ -1,0 +1,151 @@
+//! The discrete-event engine: simulated time, the event queue and the run loop.
+//!
+//! Time only advances by taking the earliest event from the queue; events at the same time
+//! come out in the order they were scheduled (see `queue`). The set of events is closed
+//! (`Event`), and dispatch is one `match`. Traffic is generated lazily: a traffic source keeps
+//! only its next arrival and the breaks of sessions in progress in the queue, so the queue
+//! holds about as many events as there are concurrent sessions, however long the run.
+//!
+//! The engine does no I/O and reads no clock. Events at or after the run's end are never
+//! handled.
+
+mod queue;
+mod rng;
+
+pub use queue::EventQueue;
+pub use rng::Stream;
+
+use crate::adserver::AdServer;
+use crate::metrics::Metrics;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::traffic::{AdRequest, ExpectedTraffic, Synthetic, TrafficEvent, TrafficSource};
+
+/// Everything that can happen in a run.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// An event of the traffic source (a session arrival, a mid-roll falling due).
+    Traffic(TrafficEvent),
+    /// A line item's flight starts or ends (internal, priority-order index).
+    FlightStart(u32),
+    FlightEnd(u32),
+    /// Pacers re-decide.
+    PacingTick,
+}
+
+/// One run of a scenario.
+pub struct Simulation {
+    now: SimTime,
+    start: SimTime,
+    end: SimTime,
+    queue: EventQueue<Event>,
+    traffic: Box<dyn TrafficSource>,
+    server: AdServer,
+    metrics: Metrics,
+    request: AdRequest,
+    pacing_interval: crate::time::SimDuration,
+    n_events: u64,
+}
+
+impl Simulation {
+    /// Sets up a run: members, slate, line items, and the first events.
+    pub fn new(scenario: &Scenario) -> Simulation {
+        let traffic = Synthetic::new(scenario.traffic.clone(), scenario.seed);
+        let dims = traffic.dimensions().clone();
+        let mut horizon = scenario.traffic.clone();
+        horizon.end = scenario.pacing_horizon();
+        let expected = ExpectedTraffic::new(&horizon);
+        let server = AdServer::new(&scenario.adserver, &dims, &expected, traffic.n_members(), scenario.seed);
+        let metrics = Metrics::new(scenario.start, scenario.end, scenario.adserver.line_items.len(), &dims);
+        let mut simulation = Simulation {
+            now: scenario.start,
+            start: scenario.start,
+            end: scenario.end,
+            queue: EventQueue::default(),
+            traffic: Box::new(traffic),
+            server,
+            metrics,
+            request: AdRequest::default(),
+            pacing_interval: scenario.adserver.pacing_interval,
+            n_events: 0,
+        };
+        for idx in 0..simulation.server.n_items() {
+            let (flight_start, flight_end) = simulation.server.flight(idx);
+            if flight_end > scenario.start && flight_start < scenario.end {
+                simulation.queue.schedule(flight_start.max(scenario.start), Event::FlightStart(idx as u32));
+                if flight_end < scenario.end {
+                    simulation.queue.schedule(flight_end, Event::FlightEnd(idx as u32));
+                }
+            }
+        }
+        simulation.traffic.start(&mut simulation.queue);
+        simulation.queue.schedule(scenario.start + simulation.pacing_interval, Event::PacingTick);
+        simulation
+    }
+
+    /// Current simulated time (the time of the last event handled).
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn start(&self) -> SimTime {
+        self.start
+    }
+
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
+    /// Handles the earliest pending event. Returns false when none is left before the end.
+    pub fn step(&mut self) -> bool {
+        match self.queue.peek_time() {
+            Some(at) if at < self.end => {}
+            _ => return false,
+        }
+        let Some((at, event)) = self.queue.pop() else { return false };
+        self.now = at;
+        self.n_events += 1;
+        match event {
+            Event::Traffic(traffic_event) => {
+                if self.traffic.handle(traffic_event, at, &mut self.queue, &mut self.request) {
+                    self.server.serve(&self.request, &mut self.metrics);
+                }
+            }
+            Event::FlightStart(idx) => self.server.start_flight(idx as usize, at),
+            Event::FlightEnd(idx) => self.server.end_flight(idx as usize),
+            Event::PacingTick => {
+                self.server.pacing_tick(at);
+                self.queue.schedule(at + self.pacing_interval, Event::PacingTick);
+            }
+        }
+        true
+    }
+
+    /// Handles every event before `until` (and before the end of the run).
+    pub fn run_until(&mut self, until: SimTime) {
+        while self.queue.peek_time().is_some_and(|at| at < until) && self.step() {}
+    }
+
+    /// Runs to the end.
+    pub fn run(&mut self) {
+        while self.step() {}
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn server(&self) -> &AdServer {
+        &self.server
+    }
+
+    /// Events handled so far.
+    pub fn n_events(&self) -> u64 {
+        self.n_events
+    }
+
+    /// Events waiting in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+}

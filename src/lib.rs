@@ -1,0 +1,17 @@
+//! adsim: an ad-server and bidder simulator for streaming-video advertising.
+//!
+//! A discrete-event engine replays ad-request traffic through pluggable pacing and
+//! decisioning strategies so that a team can see what a change does before it ships. Modules
+//! are listed in the order a newcomer should read them: units first, then the engine, where
+//! requests come from, how they are served, what is counted, how scenarios are loaded, and how
+//! results are written.
+
+pub mod time;
+pub mod money;
+pub mod engine;
+pub mod traffic;
+pub mod adserver;
+pub mod pacing;
+pub mod metrics;
+pub mod scenario;
+pub mod report;

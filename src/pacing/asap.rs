@@ -1,0 +1,12 @@
+//! `asap`: take part in every eligible request until the goal is met.
+
+use super::{Decision, Observation, Pacer};
+
+/// Delivers as fast as traffic allows.
+pub struct Asap;
+
+impl Pacer for Asap {
+    fn update(&mut self, _observation: &Observation) -> Decision {
+        Decision { participation: 1.0 }
+    }
+}

@@ -1,0 +1,232 @@
+//! Raw scenario types: serde mirrors of the TOML, before any validation.
+//!
+//! Only these types (and the report schema) derive `Deserialize`; the engine never sees them.
+//! Each struct denies unknown fields so that a misspelt key is an error, not a silent default.
+//! Values with units stay text here (`"15m"`, `"60%"`) and are parsed in `validate`, where the
+//! error can name the field.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::fmt;
+
+/// A TOML table kept in file order, e.g. `device = { tv = 0.5, mobile = 0.3 }`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OrderedVisitor<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, T>()? {
+                    entries.push((key, value));
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        deserializer.deserialize_map(OrderedVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A fraction written as a number (`0.25`) or a percentage string (`"25%"`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FractionVisitor;
+        impl Visitor<'_> for FractionVisitor {
+            type Value = Fraction;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a fraction such as 0.25 or a percentage such as \"25%\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fraction, E> {
+                Ok(Fraction(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fraction, E> {
+                Ok(Fraction(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fraction, E> {
+                Ok(Fraction(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Fraction, E> {
+                v.trim()
+                    .strip_suffix('%')
+                    .and_then(|number| number.trim().parse::<f64>().ok())
+                    .map(|percent| Fraction(percent / 100.0))
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_any(FractionVisitor)
+    }
+}
+
+/// A date-time: a TOML date-time (`2026-11-02T00:00:00Z`) or the same as a string.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct When(pub String);
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Members {
+    pub count: u64,
+    #[serde(default)]
+    pub countries: Option<Vec<Country>>,
+    #[serde(default)]
+    pub device: Option<Ordered<f64>>,
+    #[serde(default)]
+    pub age_band: Option<Ordered<f64>>,
+    #[serde(default)]
+    pub attributes: Option<Ordered<Ordered<f64>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Country {
+    pub name: String,
+    pub share: Fraction,
+    pub utc_offset: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Viewing {
+    #[serde(default)]
+    pub sessions_per_member_per_day: Option<f64>,
+    #[serde(default)]
+    pub hourly_profile: Option<Vec<f64>>,
+    #[serde(default)]
+    pub weekday_multipliers: Option<Vec<f64>>,
+    #[serde(default)]
+    pub session_length: Option<SessionLength>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "distribution", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SessionLength {
+    Lognormal { median: String, sigma: f64, max: Option<String> },
+    Exponential { mean: String, max: Option<String> },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Content {
+    #[serde(default)]
+    pub catalogue_titles: Option<u32>,
+    #[serde(default)]
+    pub zipf_exponent: Option<f64>,
+    #[serde(default)]
+    pub genres: Option<Ordered<f64>>,
+    #[serde(default)]
+    pub ratings: Option<Ordered<f64>>,
+    /// Checked element by element in `validate`, so that every bad title is reported.
+    #[serde(default, rename = "titles")]
+    pub _titles: Option<de::IgnoredAny>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Title {
+    pub name: String,
+    #[serde(default)]
+    pub genre: Option<String>,
+    #[serde(default)]
+    pub rating: Option<String>,
+    pub share: Fraction,
+    #[serde(default)]
+    pub launch: Option<When>,
+    #[serde(default)]
+    pub spike: Option<f64>,
+    #[serde(default)]
+    pub spike_half_life: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breaks {
+    #[serde(default)]
+    pub pre_roll: Option<Pod>,
+    #[serde(default)]
+    pub mid_roll: Option<Pod>,
+    #[serde(default)]
+    pub mid_roll_interval: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pod {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    pub max_slots: i64,
+    pub max_duration: String,
+    pub slot_durations: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdServer {
+    #[serde(default)]
+    pub pacing_interval: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advertiser {
+    pub name: String,
+    #[serde(default)]
+    pub frequency_caps: Vec<Cap>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    pub max: i64,
+    pub per: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    pub name: String,
+    pub advertiser: String,
+    pub priority: Priority,
+    pub cpm: f64,
+    #[serde(default)]
+    pub goal: Option<i64>,
+    #[serde(default)]
+    pub flight_start: Option<When>,
+    #[serde(default)]
+    pub flight_end: Option<When>,
+    #[serde(default)]
+    pub targeting: Option<Targeting>,
+    #[serde(default)]
+    pub frequency_caps: Vec<Cap>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub creative_duration: Option<String>,
+    #[serde(default)]
+    pub pacing: Option<String>,
+}
+
+/// A priority tier by name (`"sponsorship"`) or number (1–16).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Priority {
+    Number(i64),
+    Name(String),
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targeting {
+    #[serde(default)]
+    pub include: Ordered<Vec<String>>,
+    #[serde(default)]
+    pub exclude: Ordered<Vec<String>>,
+}

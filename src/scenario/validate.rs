@@ -1,0 +1,847 @@
+//! Raw scenario → `Scenario`, collecting every problem.
+//!
+//! Sections are deserialized one by one, and arrays of tables (line items, advertisers,
+//! titles) element by element, so that one mistake does not hide the next. Checks that need a
+//! section which failed are skipped rather than reported twice.
+
+use serde::de::DeserializeOwned;
+
+use super::raw::{self, Fraction, Ordered};
+use super::tree::{Node, Origin, Problem, Value};
+use super::{SCHEMA_VERSION, Scenario};
+use crate::adserver::{self, Cap, Period, Rule};
+use crate::money::Micros;
+use crate::pacing::PacingMode;
+use crate::time::{SimDuration, SimTime};
+use crate::traffic::{
+    Categorical, Country, Dimensions, LengthModel, MAX_DIMENSIONS, PodSpec, SessionLength, SlateConfig,
+    SyntheticConfig, TitleSpec, duration_mask,
+};
+
+const TOP_LEVEL: &[&str] = &[
+    "schema_version",
+    "name",
+    "seed",
+    "start",
+    "duration",
+    "members",
+    "viewing",
+    "content",
+    "breaks",
+    "adserver",
+    "advertisers",
+    "line_items",
+];
+
+/// Relative session starts by local hour for a streaming service: a night trough, a lunch
+/// shoulder and an evening peak around 21:00.
+pub const DEFAULT_HOURLY_PROFILE: [f64; 24] = [
+    0.55, 0.35, 0.22, 0.15, 0.12, 0.14, 0.25, 0.40, 0.50, 0.55, 0.60, 0.65, 0.72, 0.75, 0.78, 0.85, 0.95, 1.10,
+    1.35, 1.70, 2.00, 2.05, 1.70, 1.05,
+];
+
+/// Built-in request dimensions a custom member attribute may not shadow.
+const RESERVED: &[&str] = &["country", "device", "age_band", "genre", "rating", "title", "break", "local_hour", "weekday"];
+
+struct Checker<'a> {
+    root: &'a Node,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Checker<'a> {
+    /// Origin of the node at `path`, or of its nearest ancestor that exists.
+    fn origin(&self, path: &str) -> Origin {
+        let mut path = path;
+        loop {
+            if let Some(node) = self.root.get(path) {
+                return node.origin.clone();
+            }
+            match path.rfind('.') {
+                Some(dot) => path = &path[..dot],
+                None => return self.root.origin.clone(),
+            }
+        }
+    }
+
+    fn problem(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem { origin: self.origin(path), path: path.to_string(), message: message.into() });
+    }
+
+    fn get(&self, path: &str) -> Option<&'a Node> {
+        self.root.get(path)
+    }
+
+    /// Deserializes the node at `path`; `None` (and no problem) if absent.
+    fn section<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
+        let node = self.get(path)?;
+        match node.deserialize(path) {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.problems.push(problem);
+                None
+            }
+        }
+    }
+
+    /// Deserializes each element of the array at `path`, reporting bad elements one by one.
+    fn elements<T: DeserializeOwned>(&mut self, path: &str) -> Vec<Option<T>> {
+        let Some(node) = self.get(path) else { return Vec::new() };
+        match &node.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(idx, item)| {
+                    let item_path = format!("{path}.{idx}");
+                    item.deserialize(&item_path).map_err(|problem| self.problems.push(problem)).ok()
+                })
+                .collect(),
+            _ => {
+                self.problem(path, "expected an array of tables (`[[...]]`)");
+                Vec::new()
+            }
+        }
+    }
+
+    fn required<T: DeserializeOwned>(&mut self, path: &str, what: &str) -> Option<T> {
+        if self.get(path).is_none() {
+            self.problem(path, format!("missing field `{path}`: expected {what}"));
+            return None;
+        }
+        self.section(path)
+    }
+
+    fn duration(&mut self, path: &str, text: &str) -> Option<SimDuration> {
+        match SimDuration::parse(text) {
+            Ok(duration) => Some(duration),
+            Err(message) => {
+                self.problem(path, message);
+                None
+            }
+        }
+    }
+
+    fn positive_duration(&mut self, path: &str, text: &str) -> Option<SimDuration> {
+        let duration = self.duration(path, text)?;
+        if duration <= SimDuration::ZERO {
+            self.problem(path, format!("expected a positive duration, found \"{text}\""));
+            return None;
+        }
+        Some(duration)
+    }
+
+    fn when(&mut self, path: &str, text: &str) -> Option<SimTime> {
+        match parse_utc(text) {
+            Some(at) => Some(at),
+            None => {
+                self.problem(
+                    path,
+                    format!("expected a UTC date-time such as 2026-11-02T00:00:00Z, found \"{text}\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn weights(&mut self, path: &str, name: &str, weights: &Ordered<f64>) -> Option<Categorical> {
+        if weights.0.is_empty() {
+            self.problem(path, "expected at least one value with a weight");
+            return None;
+        }
+        if weights.0.len() > 255 {
+            self.problem(path, format!("at most 255 values are supported, found {}", weights.0.len()));
+            return None;
+        }
+        let mut ok = true;
+        for (value, weight) in &weights.0 {
+            if !weight.is_finite() || *weight < 0.0 {
+                self.problem(&format!("{path}.{value}"), format!("expected a non-negative weight, found {weight}"));
+                ok = false;
+            }
+        }
+        if ok && weights.0.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
+            self.problem(path, "weights must not all be zero");
+            ok = false;
+        }
+        ok.then(|| Categorical {
+            name: name.to_string(),
+            values: weights.0.iter().map(|(value, _)| value.clone()).collect(),
+            weights: weights.0.iter().map(|(_, weight)| *weight).collect(),
+        })
+    }
+
+    fn fraction(&mut self, path: &str, fraction: Fraction) -> Option<f64> {
+        if !(0.0..=1.0).contains(&fraction.0) {
+            self.problem(path, format!("expected a fraction between 0 and 1 (or 0%–100%), found {}", fraction.0));
+            return None;
+        }
+        Some(fraction.0)
+    }
+
+    fn caps(&mut self, path: &str, caps: &[raw::Cap]) -> Vec<Cap> {
+        let mut out = Vec::new();
+        for (idx, cap) in caps.iter().enumerate() {
+            let cap_path = format!("{path}.{idx}");
+            let period = match cap.per.as_str() {
+                "hour" => Some(Period::Hour),
+                "day" => Some(Period::Day),
+                "week" => Some(Period::Week),
+                "flight" => Some(Period::Flight),
+                other => {
+                    self.problem(
+                        &format!("{cap_path}.per"),
+                        format!("expected one of \"hour\", \"day\", \"week\", \"flight\", found \"{other}\""),
+                    );
+                    None
+                }
+            };
+            if cap.max < 1 || cap.max > i64::from(u32::MAX) {
+                self.problem(&format!("{cap_path}.max"), format!("expected a positive whole number, found {}", cap.max));
+                continue;
+            }
+            if let Some(period) = period {
+                out.push(Cap { max: cap.max as u32, period });
+            }
+        }
+        out
+    }
+}
+
+/// Builds the scenario from a parsed (and overridden) document.
+pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker { root, problems: Vec::new() };
+    match &root.value {
+        Value::Table(entries) => {
+            for entry in entries {
+                if !TOP_LEVEL.contains(&entry.key.as_str()) {
+                    c.problems.push(Problem {
+                        origin: entry.key_origin.clone(),
+                        path: entry.key.clone(),
+                        message: format!("unknown field `{}`, expected one of {}", entry.key, quoted(TOP_LEVEL)),
+                    });
+                }
+            }
+        }
+        _ => c.problem("", "expected a table"),
+    }
+
+    let schema_version: Option<i64> = c.required("schema_version", "the scenario schema version (1)");
+    if let Some(version) = schema_version
+        && version != SCHEMA_VERSION
+    {
+        c.problem("schema_version", format!("this adsim reads schema_version {SCHEMA_VERSION}, found {version}"));
+    }
+    let name: Option<String> = c.required("name", "a scenario name");
+    if let Some(name) = &name
+        && (name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.'))
+    {
+        c.problem("name", format!("expected a non-empty name usable as a folder name, found \"{name}\""));
+    }
+    let seed: u64 = c.section::<i64>("seed").map_or(1, |seed| seed as u64);
+    let start = c.required::<raw::When>("start", "a UTC date-time such as 2026-11-02T00:00:00Z").and_then(|when| {
+        let at = c.when("start", &when.0)?;
+        if at.0 % SimDuration::MINUTE.0 != 0 {
+            c.problem("start", "expected a start on a whole minute");
+            return None;
+        }
+        Some(at)
+    });
+    let duration = c
+        .required::<String>("duration", "a duration such as \"1d\"")
+        .and_then(|text| c.positive_duration("duration", &text))
+        .and_then(|duration| {
+            if duration.0 % SimDuration::MINUTE.0 != 0 || duration > SimDuration::WEEK * 52 {
+                c.problem("duration", "expected whole minutes, at most 52 weeks");
+                return None;
+            }
+            Some(duration)
+        });
+
+    let traffic = traffic(&mut c, start, duration);
+    let dims = traffic.as_ref().map(SyntheticConfig::dimensions);
+    let adserver = adserver(&mut c, dims.as_ref(), start, duration);
+
+    match (name, start, duration, traffic, dims, adserver) {
+        (Some(name), Some(start), Some(duration), Some(traffic), Some(dims), Some(adserver)) if c.problems.is_empty() => {
+            Ok(Scenario { name, seed, start, end: start + duration, traffic, adserver, dims })
+        }
+        _ => {
+            if c.problems.is_empty() {
+                c.problem("", "the scenario is incomplete");
+            }
+            c.problems.sort_by_key(|p| match &p.origin {
+                Origin::File { line, column } => (0, *line, *column),
+                Origin::Override { index, .. } => (1, *index, 0),
+            });
+            Err(c.problems)
+        }
+    }
+}
+
+fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDuration>) -> Option<SyntheticConfig> {
+    let members: Option<raw::Members> = c.required("members", "a [members] table with at least `count`");
+    let viewing: Option<raw::Viewing> = c.section("viewing");
+    let content: Option<raw::Content> = c.section("content");
+    let breaks: Option<raw::Breaks> = c.section("breaks");
+    let viewing_ok = c.get("viewing").is_none() || viewing.is_some();
+    let content_ok = c.get("content").is_none() || content.is_some();
+    let breaks_ok = c.get("breaks").is_none() || breaks.is_some();
+
+    // Members.
+    let members = members?;
+    let count = if members.count < 1 || members.count > u64::from(u32::MAX >> 1) {
+        c.problem("members.count", format!("expected between 1 and {} members, found {}", u32::MAX >> 1, members.count));
+        None
+    } else {
+        Some(members.count as u32)
+    };
+    let raw_countries = members.countries.clone().unwrap_or_else(|| {
+        vec![raw::Country { name: "US".into(), share: Fraction(1.0), utc_offset: "-05:00".into() }]
+    });
+    let mut countries = Vec::new();
+    if raw_countries.is_empty() || raw_countries.len() > 255 {
+        c.problem("members.countries", "expected between 1 and 255 countries");
+    }
+    for (idx, country) in raw_countries.iter().enumerate() {
+        let path = format!("members.countries.{idx}");
+        if raw_countries[..idx].iter().any(|other| other.name == country.name) {
+            c.problem(&format!("{path}.name"), format!("duplicate country \"{}\"", country.name));
+        }
+        let share = c.fraction(&format!("{path}.share"), country.share);
+        let offset = parse_offset(&country.utc_offset);
+        if offset.is_none() {
+            c.problem(
+                &format!("{path}.utc_offset"),
+                format!(
+                    "expected a UTC offset such as \"-05:00\" or \"+05:30\" (a multiple of 15 minutes, within ±14:00), found \"{}\"",
+                    country.utc_offset
+                ),
+            );
+        }
+        if let (Some(share), Some(offset)) = (share, offset) {
+            countries.push(Country { name: country.name.clone(), share, utc_offset_minutes: offset });
+        }
+    }
+    if countries.len() == raw_countries.len() && countries.iter().map(|c| c.share).sum::<f64>() <= 0.0 {
+        c.problem("members.countries", "country shares must not all be zero");
+    }
+    let device = members.device.clone().unwrap_or_else(|| {
+        Ordered(vec![("tv".into(), 0.5), ("mobile".into(), 0.25), ("web".into(), 0.15), ("tablet".into(), 0.1)])
+    });
+    let age = members.age_band.clone().unwrap_or_else(|| {
+        Ordered(vec![
+            ("18-24".into(), 0.15),
+            ("25-34".into(), 0.25),
+            ("35-44".into(), 0.22),
+            ("45-54".into(), 0.18),
+            ("55+".into(), 0.20),
+        ])
+    });
+    let mut attributes = vec![c.weights("members.device", "device", &device), c.weights("members.age_band", "age_band", &age)];
+    if let Some(custom) = &members.attributes {
+        let room = MAX_DIMENSIONS - RESERVED.len();
+        if custom.0.len() > room {
+            c.problem("members.attributes", format!("at most {room} custom attributes are supported"));
+        }
+        for (name, weights) in custom.0.iter().take(room) {
+            let path = format!("members.attributes.{name}");
+            if RESERVED.contains(&name.as_str()) {
+                c.problem(&path, format!("`{name}` is a built-in attribute; choose another name"));
+                continue;
+            }
+            attributes.push(c.weights(&path, name, weights));
+        }
+    }
+
+    // Viewing.
+    let viewing = viewing.unwrap_or(raw::Viewing {
+        sessions_per_member_per_day: None,
+        hourly_profile: None,
+        weekday_multipliers: None,
+        session_length: None,
+    });
+    let sessions_per_day = viewing.sessions_per_member_per_day.unwrap_or(1.0);
+    if !(sessions_per_day.is_finite() && sessions_per_day > 0.0 && sessions_per_day <= 100.0) {
+        c.problem("viewing.sessions_per_member_per_day", format!("expected a rate above 0 and at most 100, found {sessions_per_day}"));
+    }
+    let hourly = viewing.hourly_profile.clone().unwrap_or(DEFAULT_HOURLY_PROFILE.to_vec());
+    let hourly_profile = profile(c, "viewing.hourly_profile", &hourly, 24);
+    let weekday = viewing.weekday_multipliers.clone().unwrap_or(vec![1.0; 7]);
+    let weekday_multipliers = profile(c, "viewing.weekday_multipliers", &weekday, 7).map(|_| weekday.clone());
+    let session_length = session_length(c, viewing.session_length.as_ref());
+
+    // Content.
+    let content = content.unwrap_or(raw::Content {
+        catalogue_titles: None,
+        zipf_exponent: None,
+        genres: None,
+        ratings: None,
+        _titles: None,
+    });
+    let genres = content.genres.clone().unwrap_or_else(|| {
+        Ordered(
+            [("drama", 0.28), ("comedy", 0.22), ("action", 0.16), ("documentary", 0.1), ("reality", 0.12), ("kids", 0.12)]
+                .map(|(name, weight)| (name.to_string(), weight))
+                .to_vec(),
+        )
+    });
+    let ratings = content.ratings.clone().unwrap_or_else(|| {
+        Ordered(
+            [("TV-Y", 0.1), ("TV-PG", 0.3), ("TV-14", 0.35), ("TV-MA", 0.25)]
+                .map(|(name, weight)| (name.to_string(), weight))
+                .to_vec(),
+        )
+    });
+    let genres = c.weights("content.genres", "genre", &genres);
+    let ratings = c.weights("content.ratings", "rating", &ratings);
+    let catalogue = content.catalogue_titles.unwrap_or(100);
+    let zipf_exponent = content.zipf_exponent.unwrap_or(1.0);
+    if !(zipf_exponent.is_finite() && (0.0..=5.0).contains(&zipf_exponent)) {
+        c.problem("content.zipf_exponent", format!("expected an exponent between 0 and 5, found {zipf_exponent}"));
+    }
+    let mut titles = Vec::new();
+    let raw_titles: Vec<Option<raw::Title>> = c.elements("content.titles");
+    for (idx, title) in raw_titles.iter().enumerate() {
+        let Some(title) = title else { continue };
+        let path = format!("content.titles.{idx}");
+        if raw_titles[..idx].iter().flatten().any(|other| other.name == title.name) {
+            c.problem(&format!("{path}.name"), format!("duplicate title \"{}\"", title.name));
+        }
+        let share = c.fraction(&format!("{path}.share"), title.share);
+        let genre = title.genre.as_ref().map(|name| lookup(c, &format!("{path}.genre"), name, genres.as_ref()));
+        let rating = title.rating.as_ref().map(|name| lookup(c, &format!("{path}.rating"), name, ratings.as_ref()));
+        let launch = title.launch.as_ref().map(|when| c.when(&format!("{path}.launch"), &when.0));
+        let spike = title.spike.unwrap_or(0.0);
+        if !(spike.is_finite() && spike >= 0.0) {
+            c.problem(&format!("{path}.spike"), format!("expected a non-negative multiple, found {spike}"));
+        }
+        let half_life = match &title.spike_half_life {
+            Some(text) => c.positive_duration(&format!("{path}.spike_half_life"), text),
+            None => Some(SimDuration::DAY),
+        };
+        if let (Some(share), Some(half_life)) = (share, half_life) {
+            titles.push(TitleSpec {
+                name: title.name.clone(),
+                genre: genre.flatten(),
+                rating: rating.flatten(),
+                share,
+                launch: launch.flatten(),
+                spike,
+                spike_half_life: half_life,
+            });
+        }
+    }
+    let explicit_share: f64 = titles.iter().map(|t| t.share).sum();
+    if explicit_share > 1.0 + 1e-9 {
+        c.problem("content.titles", format!("explicit title shares add up to {explicit_share}, more than 1"));
+    }
+    if catalogue == 0 && titles.is_empty() {
+        c.problem("content.catalogue_titles", "the slate is empty: add catalogue titles or [[content.titles]]");
+    }
+    if catalogue as usize + raw_titles.len() > usize::from(u16::MAX) {
+        c.problem("content.catalogue_titles", format!("at most {} titles are supported", u16::MAX));
+    }
+
+    // Breaks.
+    let breaks = breaks.unwrap_or(raw::Breaks { pre_roll: None, mid_roll: None, mid_roll_interval: None });
+    let pre_roll = pod(c, "breaks.pre_roll", breaks.pre_roll.as_ref(), (2, "30s"));
+    let mid_roll = pod(c, "breaks.mid_roll", breaks.mid_roll.as_ref(), (4, "90s"));
+    let interval = match &breaks.mid_roll_interval {
+        Some(text) => c.positive_duration("breaks.mid_roll_interval", text),
+        None => Some(SimDuration::from_minutes(15)),
+    }
+    .and_then(|interval| {
+        if interval.0 % SimDuration::MINUTE.0 != 0 {
+            c.problem("breaks.mid_roll_interval", "expected whole minutes, such as \"15m\"");
+            return None;
+        }
+        Some(interval)
+    });
+
+    let attributes: Option<Vec<Categorical>> = attributes.into_iter().collect();
+    let (pre_roll, mid_roll) = (pre_roll?, mid_roll?);
+    if !(viewing_ok && content_ok && breaks_ok) {
+        return None;
+    }
+    Some(SyntheticConfig {
+        start: start?,
+        end: start? + duration?,
+        members: count?,
+        countries: (countries.len() == raw_countries.len()).then_some(countries)?,
+        attributes: attributes?,
+        sessions_per_day,
+        hourly_profile: hourly_profile?.try_into().ok()?,
+        weekday_multipliers: weekday_multipliers?.try_into().ok()?,
+        session_length: session_length?,
+        slate: SlateConfig {
+            genres: genres?,
+            ratings: ratings?,
+            generated: catalogue,
+            zipf_exponent,
+            titles: (titles.len() == raw_titles.len()).then_some(titles)?,
+        },
+        pre_roll,
+        mid_roll,
+        mid_roll_interval: interval?,
+    })
+}
+
+/// A profile of `len` non-negative numbers with a positive sum, scaled to mean 1.
+fn profile(c: &mut Checker<'_>, path: &str, values: &[f64], len: usize) -> Option<Vec<f64>> {
+    if values.len() != len {
+        c.problem(path, format!("expected {len} numbers, found {}", values.len()));
+        return None;
+    }
+    if let Some(idx) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        c.problem(&format!("{path}.{idx}"), format!("expected a non-negative number, found {}", values[idx]));
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / len as f64;
+    if mean <= 0.0 {
+        c.problem(path, "expected at least one positive value");
+        return None;
+    }
+    if len == 24 {
+        Some(values.iter().map(|v| v / mean).collect())
+    } else {
+        Some(values.to_vec())
+    }
+}
+
+fn session_length(c: &mut Checker<'_>, raw: Option<&raw::SessionLength>) -> Option<LengthModel> {
+    let path = "viewing.session_length";
+    let (distribution, max) = match raw {
+        None => return Some(LengthModel {
+            distribution: SessionLength::LogNormal { median_s: 35.0 * 60.0, sigma: 0.9 },
+            max: SimDuration::HOUR * 4,
+        }),
+        Some(raw::SessionLength::Lognormal { median, sigma, max }) => {
+            let median = c.positive_duration(&format!("{path}.median"), median);
+            if !(sigma.is_finite() && *sigma > 0.0 && *sigma <= 5.0) {
+                c.problem(&format!("{path}.sigma"), format!("expected a log-scale deviation above 0 and at most 5, found {sigma}"));
+                return None;
+            }
+            (SessionLength::LogNormal { median_s: median?.as_secs_f64(), sigma: *sigma }, max)
+        }
+        Some(raw::SessionLength::Exponential { mean, max }) => {
+            let mean = c.positive_duration(&format!("{path}.mean"), mean);
+            (SessionLength::Exponential { mean_s: mean?.as_secs_f64() }, max)
+        }
+    };
+    let max = match max {
+        Some(text) => c.positive_duration(&format!("{path}.max"), text)?,
+        None => SimDuration::HOUR * 4,
+    };
+    Some(LengthModel { distribution, max })
+}
+
+/// A pod spec; `Ok(None)` when the break kind is disabled.
+fn pod(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Pod>, default: (u8, &str)) -> Option<Option<PodSpec>> {
+    let Some(raw) = raw else {
+        let max_duration = SimDuration::parse(default.1).ok()?;
+        return Some(Some(PodSpec {
+            max_slots: default.0,
+            max_duration_s: (max_duration.0 / SimDuration::SECOND.0) as u16,
+            allowed_durations: duration_mask(&[SimDuration::from_secs(15), SimDuration::from_secs(30)])?,
+        }));
+    };
+    if raw.enabled == Some(false) {
+        return Some(None);
+    }
+    let mut ok = true;
+    if !(1..=16).contains(&raw.max_slots) {
+        c.problem(&format!("{path}.max_slots"), format!("expected 1 to 16 slots, found {}", raw.max_slots));
+        ok = false;
+    }
+    let max_duration = c.positive_duration(&format!("{path}.max_duration"), &raw.max_duration);
+    if let Some(duration) = max_duration
+        && (duration.0 % SimDuration::SECOND.0 != 0 || duration > SimDuration::from_secs(600))
+    {
+        c.problem(&format!("{path}.max_duration"), "expected whole seconds, at most 10 minutes");
+        ok = false;
+    }
+    let mut durations = Vec::new();
+    for (idx, text) in raw.slot_durations.iter().enumerate() {
+        durations.push(c.positive_duration(&format!("{path}.slot_durations.{idx}"), text));
+    }
+    let durations: Option<Vec<SimDuration>> = durations.into_iter().collect();
+    let mask = durations.as_deref().and_then(|list| {
+        let mask = duration_mask(list);
+        if mask.is_none() || list.is_empty() {
+            c.problem(&format!("{path}.slot_durations"), "expected at least one slot duration, each a multiple of 5s up to 315s");
+        }
+        mask.filter(|_| !list.is_empty())
+    });
+    if !ok {
+        return None;
+    }
+    Some(Some(PodSpec {
+        max_slots: raw.max_slots as u8,
+        max_duration_s: (max_duration?.0 / SimDuration::SECOND.0) as u16,
+        allowed_durations: mask?,
+    }))
+}
+
+fn adserver(
+    c: &mut Checker<'_>,
+    dims: Option<&Dimensions>,
+    start: Option<SimTime>,
+    duration: Option<SimDuration>,
+) -> Option<adserver::Config> {
+    let settings: Option<raw::AdServer> = c.section("adserver");
+    let settings_ok = c.get("adserver").is_none() || settings.is_some();
+    let pacing_interval = match settings.and_then(|s| s.pacing_interval) {
+        Some(text) => c.positive_duration("adserver.pacing_interval", &text).and_then(|interval| {
+            if interval < SimDuration::SECOND || interval > SimDuration::DAY {
+                c.problem("adserver.pacing_interval", "expected between 1s and 1d");
+                return None;
+            }
+            Some(interval)
+        }),
+        None => Some(SimDuration::MINUTE),
+    };
+
+    let raw_advertisers: Vec<Option<raw::Advertiser>> = c.elements("advertisers");
+    let mut advertisers = Vec::new();
+    for (idx, advertiser) in raw_advertisers.iter().enumerate() {
+        let Some(advertiser) = advertiser else { continue };
+        let path = format!("advertisers.{idx}");
+        if advertisers.iter().any(|a: &adserver::Advertiser| a.name == advertiser.name) {
+            c.problem(&format!("{path}.name"), format!("duplicate advertiser \"{}\"", advertiser.name));
+        }
+        let caps = c.caps(&format!("{path}.frequency_caps"), &advertiser.frequency_caps);
+        advertisers.push(adserver::Advertiser { name: advertiser.name.clone(), caps });
+    }
+
+    let raw_items: Vec<Option<raw::LineItem>> = c.elements("line_items");
+    let mut categories: Vec<String> = Vec::new();
+    let mut items = Vec::new();
+    for (idx, item) in raw_items.iter().enumerate() {
+        let Some(item) = item else { continue };
+        let path = format!("line_items.{idx}");
+        if raw_items[..idx].iter().flatten().any(|other| other.name == item.name) {
+            c.problem(&format!("{path}.name"), format!("duplicate line item \"{}\"", item.name));
+        }
+        let advertiser = match advertisers.iter().position(|a| a.name == item.advertiser) {
+            Some(found) => found,
+            None => {
+                advertisers.push(adserver::Advertiser { name: item.advertiser.clone(), caps: Vec::new() });
+                advertisers.len() - 1
+            }
+        };
+        let priority = match &item.priority {
+            raw::Priority::Number(n) if (1..=16).contains(n) => Some(*n as u8),
+            raw::Priority::Name(name) => match name.as_str() {
+                "sponsorship" => Some(4),
+                "standard" => Some(8),
+                "price_priority" => Some(12),
+                "house" => Some(16),
+                _ => None,
+            },
+            raw::Priority::Number(_) => None,
+        };
+        if priority.is_none() {
+            c.problem(
+                &format!("{path}.priority"),
+                "expected a tier (\"sponsorship\", \"standard\", \"price_priority\", \"house\") or a number from 1 (highest) to 16",
+            );
+        }
+        let cpm = if item.cpm.is_finite() && item.cpm >= 0.0 && item.cpm <= 1e6 {
+            Micros::from_units(item.cpm)
+        } else {
+            c.problem(&format!("{path}.cpm"), format!("expected a CPM between 0 and 1000000, found {}", item.cpm));
+            None
+        };
+        let goal = match item.goal {
+            Some(goal) if goal < 1 => {
+                c.problem(&format!("{path}.goal"), format!("expected a positive number of impressions, found {goal}"));
+                None
+            }
+            Some(goal) => Some(Some(goal as u64)),
+            None => Some(None),
+        };
+        let flight_start = match &item.flight_start {
+            Some(when) => c.when(&format!("{path}.flight_start"), &when.0),
+            None => start,
+        };
+        let flight_end = match &item.flight_end {
+            Some(when) => c.when(&format!("{path}.flight_end"), &when.0),
+            None => start.zip(duration).map(|(start, duration)| start + duration),
+        };
+        if let (Some(begin), Some(end)) = (flight_start, flight_end)
+            && end <= begin
+        {
+            c.problem(&format!("{path}.flight_end"), format!("the flight must end after it starts ({begin})"));
+        }
+        let targeting = dims.map(|dims| targeting(c, &format!("{path}.targeting"), item.targeting.as_ref(), dims));
+        let caps = c.caps(&format!("{path}.frequency_caps"), &item.frequency_caps);
+        let category = item.category.as_ref().map(|name| match categories.iter().position(|c| c == name) {
+            Some(found) => found as u16,
+            None => {
+                categories.push(name.clone());
+                (categories.len() - 1) as u16
+            }
+        });
+        let creative = item.creative_duration.as_deref().unwrap_or("30s");
+        let creative_duration = c.positive_duration(&format!("{path}.creative_duration"), creative).and_then(|d| {
+            let secs = d.0 / SimDuration::SECOND.0;
+            if d.0 % SimDuration::SECOND.0 != 0 || secs % 5 != 0 || secs > 315 {
+                c.problem(&format!("{path}.creative_duration"), format!("expected a multiple of 5s up to 315s, found \"{creative}\""));
+                return None;
+            }
+            Some(secs as u16)
+        });
+        let pacing = match item.pacing.as_deref() {
+            Some(name) => {
+                let mode = PacingMode::from_name(name);
+                if mode.is_none() {
+                    c.problem(&format!("{path}.pacing"), format!("unknown pacing \"{name}\", expected one of {}", quoted(PacingMode::NAMES)));
+                }
+                mode
+            }
+            None if item.goal.is_some() => Some(PacingMode::Even),
+            None => Some(PacingMode::Asap),
+        };
+        if let (Some(priority), Some(cpm), Some(goal), Some(flight_start), Some(flight_end), Some(Some(targeting)), Some(creative_duration_s), Some(pacing)) =
+            (priority, cpm, goal, flight_start, flight_end, targeting, creative_duration, pacing)
+        {
+            items.push(adserver::LineItem {
+                name: item.name.clone(),
+                advertiser,
+                priority,
+                cpm,
+                goal,
+                flight_start,
+                flight_end,
+                targeting,
+                caps,
+                category,
+                creative_duration_s,
+                pacing,
+            });
+        }
+    }
+    if !settings_ok || items.len() != raw_items.len() || raw_advertisers.iter().any(Option::is_none) {
+        return None;
+    }
+    Some(adserver::Config { line_items: items, advertisers, categories, pacing_interval: pacing_interval? })
+}
+
+fn targeting(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Targeting>, dims: &Dimensions) -> Option<Vec<Rule>> {
+    let Some(raw) = raw else { return Some(Vec::new()) };
+    let mut rules = Vec::new();
+    let mut ok = true;
+    for (include, part, list) in [(true, "include", &raw.include), (false, "exclude", &raw.exclude)] {
+        for (name, values) in &list.0 {
+            let rule_path = format!("{path}.{part}.{name}");
+            let Some(dim) = dims.index(name) else {
+                let names: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
+                c.problem(&rule_path, format!("unknown attribute `{name}`, expected one of {}", quoted(&names)));
+                ok = false;
+                continue;
+            };
+            let mut indices = Vec::new();
+            for (idx, value) in values.iter().enumerate() {
+                match dims.list[dim].values.iter().position(|v| v == value) {
+                    Some(found) => indices.push(found as u16),
+                    None => {
+                        let known = &dims.list[dim].values;
+                        let shown: Vec<&str> = known.iter().take(12).map(String::as_str).collect();
+                        let more = if known.len() > 12 { format!(" (and {} more)", known.len() - 12) } else { String::new() };
+                        c.problem(
+                            &format!("{rule_path}.{idx}"),
+                            format!("unknown {name} \"{value}\", expected one of {}{more}", quoted(&shown)),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            if include && values.is_empty() {
+                c.problem(&rule_path, "an include list must name at least one value");
+                ok = false;
+            }
+            rules.push(Rule { dim, include, values: indices });
+        }
+    }
+    ok.then_some(rules)
+}
+
+fn lookup(c: &mut Checker<'_>, path: &str, name: &str, vocabulary: Option<&Categorical>) -> Option<u16> {
+    let vocabulary = vocabulary?;
+    let found = vocabulary.values.iter().position(|v| v == name);
+    if found.is_none() {
+        let known: Vec<&str> = vocabulary.values.iter().map(String::as_str).collect();
+        c.problem(path, format!("unknown {} \"{name}\", expected one of {}", vocabulary.name, quoted(&known)));
+    }
+    found.map(|idx| idx as u16)
+}
+
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Parses `2026-11-02T00:00:00Z` (or with `+00:00`), a UTC RFC 3339 date-time.
+pub fn parse_utc(text: &str) -> Option<SimTime> {
+    let text = text.trim();
+    let body = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
+    let (date, time) = body.split_once(['T', ' '])?;
+    let mut date_parts = date.split('-');
+    let year: i32 = date_parts.next()?.parse().ok()?;
+    let month: u32 = date_parts.next()?.parse().ok()?;
+    let day: u32 = date_parts.next()?.parse().ok()?;
+    let mut time_parts = time.split(':');
+    let hour: u32 = time_parts.next()?.parse().ok()?;
+    let minute: u32 = time_parts.next()?.parse().ok()?;
+    let second: u32 = time_parts.next().map_or(Some(0), |s| s.parse().ok())?;
+    if date_parts.next().is_some() || time_parts.next().is_some() {
+        return None;
+    }
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1970..=9999).contains(&year) || day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(SimTime::from_utc(year, month, day, hour, minute, second))
+}
+
+/// Parses a UTC offset such as `-05:00`, `+05:30` or `Z` into minutes; a multiple of 15
+/// within ±14:00.
+fn parse_offset(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text == "Z" || text == "UTC" {
+        return Some(0);
+    }
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let total = hours.parse::<i32>().ok()? * 60 + minutes.parse::<i32>().ok()?;
+    (total % 15 == 0 && total <= 14 * 60 && minutes.parse::<i32>().ok()? < 60).then_some(sign * total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_utc_times_and_offsets() {
+        assert_eq!(parse_utc("2026-11-02T13:00:00Z"), Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0)));
+        assert_eq!(parse_utc("2026-11-02T13:00:00+00:00"), Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0)));
+        assert_eq!(parse_utc("2026-02-30T00:00:00Z"), None);
+        assert_eq!(parse_utc("2026-11-02T13:00:00-05:00"), None);
+        assert_eq!(parse_offset("-05:00"), Some(-300));
+        assert_eq!(parse_offset("+05:30"), Some(330));
+        assert_eq!(parse_offset("+05:10"), None);
+        assert_eq!(parse_offset("+15:00"), None);
+        assert_eq!(parse_offset("5"), None);
+    }
+}
