@@ -87,6 +87,14 @@ struct Item {
     flight_end: SimTime,
 }
 
+/// One served pod, as recorded when tracing is on (tests, and later event logs).
+#[derive(Clone, Debug)]
+pub struct PodRecord {
+    pub request: AdRequest,
+    /// Line items placed, by scenario index, in slot order.
+    pub items: Vec<usize>,
+}
+
 /// Counts of one pacing interval, for the pacer.
 #[derive(Clone, Copy, Default)]
 struct IntervalCounts {
@@ -118,12 +126,21 @@ pub struct AdServer {
     set: Vec<u64>,
     seen: Vec<Seen>,
     candidates: Vec<usize>,
+    placed: Vec<usize>,
+    trace: Option<Vec<PodRecord>>,
 }
 
 impl AdServer {
-    /// Builds the server. `expected` must cover at least the run; flights reaching beyond it
-    /// are paced against the part it covers.
-    pub fn new(config: &Config, dims: &Dimensions, expected: &ExpectedTraffic, n_members: u32, seed: u64) -> AdServer {
+    /// Builds the server. `offsets` are the countries' UTC offsets [minutes]. `expected` must
+    /// cover at least the run; flights reaching beyond it are paced against the part it covers.
+    pub fn new(
+        config: &Config,
+        dims: &Dimensions,
+        offsets: &[i32],
+        expected: &ExpectedTraffic,
+        n_members: u32,
+        seed: u64,
+    ) -> AdServer {
         let mut order: Vec<usize> = (0..config.line_items.len()).collect();
         order.sort_by_key(|&idx| (config.line_items[idx].priority, idx));
 
@@ -166,17 +183,27 @@ impl AdServer {
                 cap_checks.push((counter, max));
                 bumps.push(counter);
             }
+            // Pacing follows the expected traffic in the item's scope: the countries, break
+            // kinds, local hours and weekdays its targeting accepts. Items with the same scope
+            // share one curve.
             let accepts = |dim: usize, value: usize| {
                 line_item.targeting.iter().filter(|r| r.dim == dim).all(|r| r.accepts(value as u16))
             };
             let key: Vec<bool> = (0..n_countries)
-                .flat_map(|c| [accepts(DIM_COUNTRY, c), accepts(dims.break_kind(), 0), accepts(dims.break_kind(), 1)])
+                .map(|c| accepts(DIM_COUNTRY, c))
+                .chain((0..2).map(|kind| accepts(dims.break_kind(), kind)))
+                .chain((0..24).map(|hour| accepts(dims.local_hour(), hour)))
+                .chain((0..7).map(|day| accepts(dims.weekday(), day)))
                 .collect();
             let curve = match curve_keys.iter().position(|k| *k == key) {
                 Some(found) => found,
                 None => {
-                    curves.push(expected.cumulative_requests(|country, kind: BreakKind| {
-                        key[country * 3] && key[country * 3 + 1 + kind as usize]
+                    curves.push(expected.cumulative_requests(|country, kind: BreakKind, at: SimTime| {
+                        let offset = offsets[country];
+                        key[country]
+                            && key[n_countries + kind as usize]
+                            && key[n_countries + 2 + at.local_hour(offset) as usize]
+                            && key[n_countries + 26 + at.local_weekday(offset) as usize]
                     }));
                     curve_keys.push(key);
                     curves.len() - 1
@@ -217,6 +244,8 @@ impl AdServer {
             set: vec![0; words],
             seen: Vec::with_capacity(32),
             candidates: Vec::with_capacity(64),
+            placed: Vec::new(),
+            trace: None,
         }
     }
 
@@ -415,11 +444,29 @@ impl AdServer {
             self.delivered[idx] += 1;
             self.interval[idx].deliveries += 1;
             metrics.record_impression(item.scenario_idx, request.at);
+            if self.trace.is_some() {
+                self.placed.push(item.scenario_idx);
+            }
             if self.goal_met(idx) {
                 self.set_active(idx, false);
             }
         }
         metrics.record_request(request, placed);
+        if let Some(trace) = &mut self.trace {
+            trace.push(PodRecord { request: *request, items: std::mem::take(&mut self.placed) });
+        } else {
+            self.placed.clear();
+        }
+    }
+
+    /// Starts recording every served pod (memory grows with the run: for tests and short runs).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// The pods recorded since `enable_trace`.
+    pub fn trace(&self) -> &[PodRecord] {
+        self.trace.as_deref().unwrap_or_default()
     }
 
     /// Distinct (member, counter) entries in use, a measure of member-state memory.

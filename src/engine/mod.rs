@@ -55,7 +55,9 @@ impl Simulation {
         let mut horizon = scenario.traffic.clone();
         horizon.end = scenario.pacing_horizon();
         let expected = ExpectedTraffic::new(&horizon);
-        let server = AdServer::new(&scenario.adserver, &dims, &expected, traffic.n_members(), scenario.seed);
+        let offsets: Vec<i32> = scenario.traffic.countries.iter().map(|c| c.utc_offset_minutes).collect();
+        let server =
+            AdServer::new(&scenario.adserver, &dims, &offsets, &expected, traffic.n_members(), scenario.seed);
         let metrics = Metrics::new(scenario.start, scenario.end, scenario.adserver.line_items.len(), &dims);
         let mut simulation = Simulation {
             now: scenario.start,
@@ -137,6 +139,11 @@ impl Simulation {
 
     pub fn server(&self) -> &AdServer {
         &self.server
+    }
+
+    /// Records every served pod from now on (see `AdServer::trace`).
+    pub fn enable_trace(&mut self) {
+        self.server.enable_trace();
     }
 
     /// Events handled so far.

@@ -64,16 +64,17 @@ impl ExpectedTraffic {
     }
 
     /// Running total of expected requests at each minute boundary (`n_minutes + 1` values,
-    /// starting at 0) over the `(country, break kind)` pairs for which `include` is true.
-    pub fn cumulative_requests(&self, include: impl Fn(usize, BreakKind) -> bool) -> Vec<f64> {
+    /// starting at 0), counting the requests of `(country, break kind)` in the minutes
+    /// starting at `at` for which `include(country, kind, at)` is true. Because local hour
+    /// and weekday are functions of time and country, dayparted targeting is expressible here.
+    pub fn cumulative_requests(&self, include: impl Fn(usize, BreakKind, SimTime) -> bool) -> Vec<f64> {
         let mut total = vec![0.0; self.n_minutes + 1];
         for (idx, series) in self.requests.iter().enumerate() {
             let kind = if idx % 2 == 0 { BreakKind::PreRoll } else { BreakKind::MidRoll };
-            if !include(idx / 2, kind) {
-                continue;
-            }
             for (minute, &count) in series.iter().enumerate() {
-                total[minute + 1] += count;
+                if count > 0.0 && include(idx / 2, kind, self.start + SimDuration::MINUTE * minute as i64) {
+                    total[minute + 1] += count;
+                }
             }
         }
         for minute in 1..total.len() {

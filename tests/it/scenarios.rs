@@ -1,0 +1,44 @@
+//! Every file in `scenarios/` loads, runs on a short horizon and matches its checked-in
+//! summary snapshot (`UPDATE_EXPECT=1 cargo test` refreshes the snapshots).
+
+use std::path::Path;
+
+use adsim::report;
+
+/// Shortened runs keep `cargo test` quick; the snapshot still covers traffic, targeting,
+/// caps, pacing and reporting end to end.
+const HORIZON: &str = "duration=6h";
+const MAX_MEMBERS: u32 = 200_000;
+
+#[test]
+fn every_scenario_matches_its_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "expected the checked-in scenarios, found {names:?}");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut mismatched = Vec::new();
+    for name in &names {
+        let full = crate::load(name, &[]);
+        let members = format!("members.count={}", full.traffic.members.min(MAX_MEMBERS));
+        let scenario = crate::load(name, &[HORIZON, &members]);
+        let simulation = crate::simulate(&scenario, false);
+        let (_, files) = report::render(&scenario, &simulation);
+        let summary = &files.iter().find(|(file, _)| *file == "summary.json").unwrap().1;
+        let snapshot = dir.join("tests/it/snapshots").join(name.replace(".toml", ".summary.json"));
+        if update {
+            std::fs::write(&snapshot, summary).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&snapshot)
+            .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_EXPECT=1", snapshot.display()));
+        if &expected != summary {
+            mismatched.push(format!("{name}: summary differs from {}", snapshot.display()));
+        }
+    }
+    assert!(mismatched.is_empty(), "{}\n(UPDATE_EXPECT=1 refreshes snapshots after an intended change)", mismatched.join("\n"));
+}
