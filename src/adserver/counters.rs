@@ -1,18 +1,25 @@
 //! Per-member impression counters, for frequency caps and reach.
 //!
 //! Member state must stay a few bytes per member (millions of members, most of whom see only a
-//! few line items a day), so counters are sparse: each member has the head of a singly linked
-//! list of `(counter, window, count)` entries in a chunked arena. A counter is one thing being
-//! counted (a line item's lifetime deliveries, a line item's daily cap, an advertiser's hourly
-//! cap); its window is the calendar period the count belongs to, in the member's local time.
-//! An entry whose window has passed counts as zero and is reused in place, so entries grow
-//! with the distinct (member, counter) pairs served, not with time.
+//! few line items a day), so counters are sparse: each member owns one contiguous block of
+//! 8-byte `(counter, window, count)` entries in a chunked arena, so that reading a member's
+//! counters costs one or two cache lines. A counter is one thing being counted (a line item's
+//! daily cap, an advertiser's hourly cap, a line item's lifetime count); its window is the
+//! calendar period the count belongs to, in the member's local time. An entry whose window has
+//! passed counts as zero and is reused in place, so entries grow with the distinct
+//! (member, counter) pairs served, not with time.
+//!
+//! Blocks hold 2, 4, 8, … entries. A full block moves to one twice its size; the old block
+//! goes on a free list of its size, to be reused by the next member who grows into it. The
+//! arena grows in fixed chunks rather than by reallocation, so growth never doubles the peak
+//! memory.
 
 use crate::time::{SimDuration, SimTime};
 
 const NONE: u32 = u32::MAX;
 const CHUNK_BITS: u32 = 16;
 const CHUNK: usize = 1 << CHUNK_BITS;
+const MIN_BLOCK: u32 = 2;
 
 /// Calendar period of a frequency cap, in the member's local time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,94 +48,166 @@ impl Period {
     }
 }
 
-#[derive(Clone, Copy)]
+/// The most counters a run may define (ids are 16-bit).
+pub const MAX_COUNTERS: usize = u16::MAX as usize;
+
+#[derive(Clone, Copy, Default)]
 struct Entry {
-    counter: u32,
+    counter: u16,
+    /// Saturating: counts only ever need to reach a cap (at most 65,535).
+    count: u16,
     window: u32,
-    count: u32,
-    next: u32,
 }
 
-/// A member's counter as seen at one instant: its count in the current window and where its
-/// entry lives.
+/// A member's counter as seen at one instant: its count in the current window and its
+/// position in the member's block.
 #[derive(Clone, Copy, Debug)]
 pub struct Seen {
-    pub counter: u32,
-    pub count: u32,
-    entry: u32,
+    pub counter: u16,
+    pub count: u16,
+    pos: u16,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Arena index of the member's block, or `NONE`.
+    offset: u32,
+    len: u16,
 }
 
 /// The counters of all members.
 pub struct Counters {
     periods: Vec<Period>,
-    heads: Vec<u32>,
+    slots: Vec<Slot>,
     chunks: Vec<Box<[Entry]>>,
-    len: u32,
+    /// Next free arena index in the last chunk.
+    end: u32,
+    /// Free blocks by size class (`MIN_BLOCK << class` entries), intrusively linked through
+    /// the `window` field of their first entry.
+    free: Vec<u32>,
+    used: u64,
 }
 
 impl Counters {
     /// Counters for `n_members` members; `periods[c]` is the period of counter `c`.
     pub fn new(n_members: u32, periods: Vec<Period>) -> Counters {
-        Counters { periods, heads: vec![NONE; n_members as usize], chunks: Vec::new(), len: 0 }
+        assert!(periods.len() <= MAX_COUNTERS, "too many counters: {}", periods.len());
+        Counters {
+            periods,
+            slots: vec![Slot { offset: NONE, len: 0 }; n_members as usize],
+            chunks: Vec::new(),
+            end: 0,
+            free: Vec::new(),
+            used: 0,
+        }
     }
 
-    fn entry(&self, idx: u32) -> &Entry {
-        &self.chunks[(idx >> CHUNK_BITS) as usize][idx as usize & (CHUNK - 1)]
+    #[inline]
+    fn block(&self, offset: u32, len: u16) -> &[Entry] {
+        let start = offset as usize & (CHUNK - 1);
+        &self.chunks[(offset >> CHUNK_BITS) as usize][start..start + usize::from(len)]
     }
 
+    #[inline]
     fn entry_mut(&mut self, idx: u32) -> &mut Entry {
         &mut self.chunks[(idx >> CHUNK_BITS) as usize][idx as usize & (CHUNK - 1)]
     }
 
     /// Replaces `seen` with the member's counters and their counts in the windows current at
     /// `at`.
+    #[inline]
     pub fn load(&self, member: u32, at: SimTime, offset_minutes: i32, seen: &mut Vec<Seen>) {
         seen.clear();
-        let mut idx = self.heads[member as usize];
-        while idx != NONE {
-            let entry = self.entry(idx);
-            let current = self.periods[entry.counter as usize].window(at, offset_minutes);
+        let slot = self.slots[member as usize];
+        if slot.len == 0 {
+            return;
+        }
+        for (pos, entry) in self.block(slot.offset, slot.len).iter().enumerate() {
+            let current = self.periods[usize::from(entry.counter)].window(at, offset_minutes);
             let count = if entry.window == current { entry.count } else { 0 };
-            seen.push(Seen { counter: entry.counter, count, entry: idx });
-            idx = entry.next;
+            seen.push(Seen { counter: entry.counter, count, pos: pos as u16 });
         }
     }
 
     /// The count of `counter` in `seen` (0 if the member has never been counted).
     #[inline]
-    pub fn count(seen: &[Seen], counter: u32) -> u32 {
+    pub fn count(seen: &[Seen], counter: u16) -> u16 {
         seen.iter().find(|s| s.counter == counter).map_or(0, |s| s.count)
     }
 
     /// Adds one to the member's `counter` in the window current at `at`, keeping `seen` in
     /// step. Returns true if this is the member's first ever entry for the counter.
-    pub fn bump(&mut self, member: u32, counter: u32, at: SimTime, offset_minutes: i32, seen: &mut Vec<Seen>) -> bool {
-        let window = self.periods[counter as usize].window(at, offset_minutes);
+    pub fn bump(&mut self, member: u32, counter: u16, at: SimTime, offset_minutes: i32, seen: &mut Vec<Seen>) -> bool {
+        let window = self.periods[usize::from(counter)].window(at, offset_minutes);
+        let slot = self.slots[member as usize];
         if let Some(s) = seen.iter_mut().find(|s| s.counter == counter) {
-            s.count += 1;
+            s.count = s.count.saturating_add(1);
             let count = s.count;
-            let entry = self.entry_mut(s.entry);
+            let entry = self.entry_mut(slot.offset + u32::from(s.pos));
             entry.window = window;
             entry.count = count;
             return false;
         }
-        let idx = self.len;
-        assert!(idx != NONE, "counter arena is full");
-        if idx as usize == self.chunks.len() * CHUNK {
-            self.chunks.push(vec![Entry { counter: 0, window: 0, count: 0, next: NONE }; CHUNK].into_boxed_slice());
-        }
-        let head = &mut self.heads[member as usize];
-        let next = *head;
-        *head = idx;
-        *self.entry_mut(idx) = Entry { counter, window, count: 1, next };
-        self.len += 1;
-        seen.push(Seen { counter, count: 1, entry: idx });
+        let capacity = if slot.len == 0 { 0 } else { (u32::from(slot.len)).next_power_of_two().max(MIN_BLOCK) };
+        let offset = if u32::from(slot.len) < capacity {
+            slot.offset
+        } else {
+            let grown = self.allocate((capacity * 2).max(MIN_BLOCK));
+            if slot.len > 0 {
+                for pos in 0..u32::from(slot.len) {
+                    let moved = self.chunks[((slot.offset + pos) >> CHUNK_BITS) as usize]
+                        [(slot.offset + pos) as usize & (CHUNK - 1)];
+                    *self.entry_mut(grown + pos) = moved;
+                }
+                self.release(slot.offset, capacity);
+            }
+            grown
+        };
+        *self.entry_mut(offset + u32::from(slot.len)) = Entry { counter, count: 1, window };
+        seen.push(Seen { counter, count: 1, pos: slot.len });
+        self.slots[member as usize] = Slot { offset, len: slot.len + 1 };
+        self.used += 1;
         true
     }
 
+    fn class(size: u32) -> usize {
+        (size / MIN_BLOCK).trailing_zeros() as usize
+    }
+
+    fn allocate(&mut self, size: u32) -> u32 {
+        let class = Counters::class(size);
+        if let Some(&head) = self.free.get(class)
+            && head != NONE
+        {
+            self.free[class] = self.entry_mut(head).window;
+            return head;
+        }
+        let size_usize = size as usize;
+        assert!(size_usize <= CHUNK, "a member has more counters than a chunk holds");
+        let in_chunk = self.end as usize & (CHUNK - 1);
+        if self.chunks.is_empty() || (in_chunk != 0 && in_chunk + size_usize > CHUNK) || self.end as usize == self.chunks.len() * CHUNK {
+            assert!(self.chunks.len() < (NONE as usize >> CHUNK_BITS), "counter arena is full");
+            self.end = (self.chunks.len() * CHUNK) as u32;
+            self.chunks.push(vec![Entry::default(); CHUNK].into_boxed_slice());
+        }
+        let offset = self.end;
+        self.end += size;
+        offset
+    }
+
+    fn release(&mut self, offset: u32, size: u32) {
+        let class = Counters::class(size);
+        if self.free.len() <= class {
+            self.free.resize(class + 1, NONE);
+        }
+        let next = self.free[class];
+        self.entry_mut(offset).window = next;
+        self.free[class] = offset;
+    }
+
     /// Entries in use (distinct member × counter pairs).
-    pub fn n_entries(&self) -> u32 {
-        self.len
+    pub fn n_entries(&self) -> u64 {
+        self.used
     }
 }
 
@@ -164,6 +243,37 @@ mod tests {
         counters.load(1, t, 540, &mut seen);
         assert!(seen.is_empty());
         assert_eq!(counters.n_entries(), 2);
+    }
+
+    #[test]
+    fn blocks_grow_move_and_are_reused() {
+        // Many counters per member force blocks through several sizes; every count must
+        // survive the moves, and freed blocks must be reused by other members.
+        let n_counters = 40;
+        let mut counters = Counters::new(3, vec![Period::Flight; n_counters]);
+        let mut seen = Vec::new();
+        let t = SimTime(0);
+        for member in 0..3 {
+            for round in 0..3 {
+                counters.load(member, t, 0, &mut seen);
+                for counter in 0..n_counters as u16 {
+                    if (counter as u32 + member) % (round + 1) == 0 {
+                        counters.bump(member, counter, t, 0, &mut seen);
+                    }
+                }
+            }
+        }
+        for member in 0..3u32 {
+            counters.load(member, t, 0, &mut seen);
+            for counter in 0..n_counters as u16 {
+                let expected = (0..3).filter(|round| (u32::from(counter) + member) % (round + 1) == 0).count();
+                assert_eq!(usize::from(Counters::count(&seen, counter)), expected, "member {member} counter {counter}");
+            }
+        }
+        assert_eq!(counters.n_entries(), 3 * n_counters as u64);
+        // Blocks of 2, 4, …, 32 were freed by member 0 and reused by members 1 and 2, so
+        // the arena holds far fewer than 3 × (2 + 4 + … + 64) entries.
+        assert!(u64::from(counters.end) < 3 * 126, "arena end {}", counters.end);
     }
 
     #[test]

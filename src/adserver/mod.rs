@@ -13,7 +13,7 @@
 mod counters;
 mod targeting;
 
-pub use counters::{Counters, Period, Seen};
+pub use counters::{Counters, MAX_COUNTERS, Period, Seen};
 pub use targeting::{Rule, Targeting, bitset_words};
 
 use crate::engine::Stream;
@@ -26,7 +26,7 @@ use crate::traffic::{AdRequest, BreakKind, DIM_COUNTRY, Dimensions, ExpectedTraf
 /// A frequency cap: at most `max` impressions per member per `period`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cap {
-    pub max: u32,
+    pub max: u16,
     pub period: Period,
 }
 
@@ -78,9 +78,10 @@ struct Item {
     category: Option<u16>,
     creative_duration_s: u16,
     /// `(counter, max)` for every cap that applies, the item's own and its advertiser's.
-    cap_checks: Vec<(u32, u32)>,
-    /// Counters an impression bumps; the first is the item's lifetime count (reach).
-    bumps: Vec<u32>,
+    cap_checks: Vec<(u16, u16)>,
+    /// Counters an impression bumps; the first is created at a member's first impression of
+    /// the item (reach).
+    bumps: Vec<u16>,
     /// Index into `AdServer::curves`, the expected traffic in the item's scope.
     curve: usize,
     flight_start: SimTime,
@@ -144,19 +145,42 @@ impl AdServer {
         let mut order: Vec<usize> = (0..config.line_items.len()).collect();
         order.sort_by_key(|&idx| (config.line_items[idx].priority, idx));
 
-        let mut periods: Vec<Period> = vec![Period::Flight; config.line_items.len()];
-        let advertiser_counters: Vec<Vec<(u32, u32)>> = config
+        // Counters: each advertiser cap is one; each line item has one per cap period
+        // (flight caps share the item's lifetime counter), or a lifetime counter if uncapped.
+        // An item's first counter is created exactly once per member, at the member's first
+        // impression of the item, which is how reach is counted.
+        let mut periods: Vec<Period> = Vec::new();
+        let mut new_counter = |period: Period| {
+            periods.push(period);
+            (periods.len() - 1) as u16
+        };
+        let advertiser_counters: Vec<Vec<(u16, u16)>> = config
             .advertisers
             .iter()
-            .map(|advertiser| {
-                advertiser
-                    .caps
-                    .iter()
-                    .map(|cap| {
-                        periods.push(cap.period);
-                        ((periods.len() - 1) as u32, cap.max)
-                    })
-                    .collect()
+            .map(|advertiser| advertiser.caps.iter().map(|cap| (new_counter(cap.period), cap.max)).collect())
+            .collect();
+        let item_counters: Vec<(Vec<(u16, u16)>, Vec<u16>)> = config
+            .line_items
+            .iter()
+            .map(|line_item| {
+                let mut checks = Vec::new();
+                let mut bumps = Vec::new();
+                let mut lifetime = None;
+                for cap in &line_item.caps {
+                    let counter = if cap.period == Period::Flight {
+                        *lifetime.get_or_insert_with(|| new_counter(Period::Flight))
+                    } else {
+                        new_counter(cap.period)
+                    };
+                    if !bumps.contains(&counter) {
+                        bumps.push(counter);
+                    }
+                    checks.push((counter, cap.max));
+                }
+                if bumps.is_empty() {
+                    bumps.push(new_counter(Period::Flight));
+                }
+                (checks, bumps)
             })
             .collect();
 
@@ -166,19 +190,7 @@ impl AdServer {
         let mut items = Vec::with_capacity(order.len());
         for &scenario_idx in &order {
             let line_item = &config.line_items[scenario_idx];
-            let mut cap_checks = Vec::new();
-            let mut bumps = vec![scenario_idx as u32];
-            for cap in &line_item.caps {
-                let counter = if cap.period == Period::Flight {
-                    scenario_idx as u32
-                } else {
-                    periods.push(cap.period);
-                    let counter = (periods.len() - 1) as u32;
-                    bumps.push(counter);
-                    counter
-                };
-                cap_checks.push((counter, cap.max));
-            }
+            let (mut cap_checks, mut bumps) = item_counters[scenario_idx].clone();
             for &(counter, max) in &advertiser_counters[line_item.advertiser] {
                 cap_checks.push((counter, max));
                 bumps.push(counter);
@@ -470,7 +482,7 @@ impl AdServer {
     }
 
     /// Distinct (member, counter) entries in use, a measure of member-state memory.
-    pub fn counter_entries(&self) -> u32 {
+    pub fn counter_entries(&self) -> u64 {
         self.counters.n_entries()
     }
 }

@@ -73,7 +73,7 @@ pub struct RunInfo {
     pub peak_memory_bytes: Option<u64>,
     pub members: u32,
     pub peak_memory_bytes_per_member: Option<f64>,
-    pub counter_entries: u32,
+    pub counter_entries: u64,
 }
 
 fn ratio(numerator: f64, denominator: f64) -> f64 {

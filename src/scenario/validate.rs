@@ -194,12 +194,12 @@ impl<'a> Checker<'a> {
                     None
                 }
             };
-            if cap.max < 1 || cap.max > i64::from(u32::MAX) {
+            if cap.max < 1 || cap.max > i64::from(u16::MAX) {
                 self.problem(&format!("{cap_path}.max"), format!("expected a positive whole number, found {}", cap.max));
                 continue;
             }
             if let Some(period) = period {
-                out.push(Cap { max: cap.max as u32, period });
+                out.push(Cap { max: cap.max as u16, period });
             }
         }
         out
@@ -719,6 +719,11 @@ fn adserver(
                 pacing,
             });
         }
+    }
+    let n_counters: usize = items.iter().map(|item| item.caps.len().max(1)).sum::<usize>()
+        + advertisers.iter().map(|a| a.caps.len()).sum::<usize>();
+    if n_counters > adserver::MAX_COUNTERS {
+        c.problem("line_items", format!("line items and caps need {n_counters} counters, at most {} are supported", adserver::MAX_COUNTERS));
     }
     if !settings_ok || items.len() != raw_items.len() || raw_advertisers.iter().any(Option::is_none) {
         return None;

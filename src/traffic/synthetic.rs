@@ -233,8 +233,11 @@ impl Title {
 pub struct Synthetic {
     config: SyntheticConfig,
     dims: Dimensions,
-    /// Member attribute columns, `[attribute][member]`; column 0 is the country.
-    columns: Vec<Vec<u8>>,
+    /// Member attributes, row-major: member `m`'s values are
+    /// `attributes[m * n_attributes .. (m + 1) * n_attributes]`, country first, so that a
+    /// request reads one cache line per member.
+    attributes: Vec<u8>,
+    n_attributes: usize,
     country_first: Vec<u32>,
     country_members: Vec<u32>,
     titles: Vec<Title>,
@@ -262,17 +265,24 @@ impl Synthetic {
             })
             .collect();
 
+        // Attributes are drawn attribute by attribute (all members' devices, then all age
+        // bands, …) so that adding a custom attribute leaves the earlier ones unchanged.
         let mut member_stream = Stream::new(seed, "members");
         let n = config.members as usize;
-        let mut columns = Vec::with_capacity(1 + config.attributes.len());
-        let mut country_column = Vec::with_capacity(n);
+        let n_attributes = 1 + config.attributes.len();
+        let mut attributes = vec![0u8; n * n_attributes];
+        let mut member = 0;
         for (idx, &count) in country_members.iter().enumerate() {
-            country_column.extend(std::iter::repeat_n(idx as u8, count as usize));
+            for _ in 0..count {
+                attributes[member * n_attributes] = idx as u8;
+                member += 1;
+            }
         }
-        columns.push(country_column);
-        for attribute in &config.attributes {
+        for (attr_idx, attribute) in config.attributes.iter().enumerate() {
             let cumulative = attribute.cumulative();
-            columns.push((0..n).map(|_| pick(&cumulative, member_stream.uniform()) as u8).collect());
+            for member in 0..n {
+                attributes[member * n_attributes + 1 + attr_idx] = pick(&cumulative, member_stream.uniform()) as u8;
+            }
         }
 
         let mut content_stream = Stream::new(seed, "content");
@@ -316,7 +326,8 @@ impl Synthetic {
         let start = config.start;
         let mut source = Synthetic {
             dims,
-            columns,
+            attributes,
+            n_attributes,
             country_first,
             country_members,
             title_cumulative: vec![0.0; titles.len()],
@@ -339,7 +350,7 @@ impl Synthetic {
 
     /// The member attribute value of `member` for member dimension `dim`.
     pub fn member_value(&self, member: u32, dim: usize) -> u8 {
-        self.columns[dim][member as usize]
+        self.attributes[member as usize * self.n_attributes + dim]
     }
 
     /// Makes the segment containing `at` current: per-country rates and title popularity.
@@ -391,13 +402,13 @@ impl Synthetic {
     }
 
     fn fill_request(&self, request: &mut AdRequest, at: SimTime, member: u32, title: u32, kind: BreakKind) {
-        let country = self.columns[DIM_COUNTRY][member as usize] as usize;
-        let offset = self.config.countries[country].utc_offset_minutes;
+        let row = &self.attributes[member as usize * self.n_attributes..][..self.n_attributes];
+        let offset = self.config.countries[usize::from(row[DIM_COUNTRY])].utc_offset_minutes;
         request.at = at;
         request.member = member;
         request.utc_offset_minutes = offset;
-        for (dim, column) in self.columns.iter().enumerate() {
-            request.values[dim] = u16::from(column[member as usize]);
+        for (dim, &value) in row.iter().enumerate() {
+            request.values[dim] = u16::from(value);
         }
         let slate_title = &self.titles[title as usize];
         request.values[self.dims.genre()] = slate_title.genre;

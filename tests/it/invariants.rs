@@ -46,13 +46,13 @@ fn check(scenario: &Scenario) {
                 let window = cap.period.window(request.at, request.utc_offset_minutes);
                 let count = item_counts.entry((request.member, idx, cap_idx, window)).or_default();
                 *count += 1;
-                assert!(*count <= cap.max, "{} cap {cap:?} exceeded for member {}", item.name, request.member);
+                assert!(*count <= u32::from(cap.max), "{} cap {cap:?} exceeded for member {}", item.name, request.member);
             }
             for (cap_idx, cap) in advertisers[item.advertiser].caps.iter().enumerate() {
                 let window = cap.period.window(request.at, request.utc_offset_minutes);
                 let count = advertiser_counts.entry((request.member, item.advertiser, cap_idx, window)).or_default();
                 *count += 1;
-                assert!(*count <= cap.max, "advertiser cap {cap:?} exceeded for member {}", request.member);
+                assert!(*count <= u32::from(cap.max), "advertiser cap {cap:?} exceeded for member {}", request.member);
             }
         }
         placed_total += record.items.len() as u64;
