@@ -6,12 +6,12 @@
 //! requests come from, how they are served, what is counted, how scenarios are loaded, and how
 //! results are written.
 
-pub mod time;
-pub mod money;
-pub mod engine;
-pub mod traffic;
 pub mod adserver;
-pub mod pacing;
+pub mod engine;
 pub mod metrics;
-pub mod scenario;
+pub mod money;
+pub mod pacing;
 pub mod report;
+pub mod scenario;
+pub mod time;
+pub mod traffic;

@@ -18,11 +18,17 @@ use adsim::scenario::{self, Scenario, ScenarioError};
 use adsim::time::SimDuration;
 
 #[derive(Parser)]
-#[command(name = "adsim", version, about = "Ad-server and bidder simulator for streaming-video advertising")]
-#[command(long_about = "Ad-server and bidder simulator for streaming-video advertising.\n\n\
+#[command(
+    name = "adsim",
+    version,
+    about = "Ad-server and bidder simulator for streaming-video advertising"
+)]
+#[command(
+    long_about = "Ad-server and bidder simulator for streaming-video advertising.\n\n\
     A scenario file (TOML) describes members, viewing, the content slate, ad breaks and line items; \
     `adsim run` simulates it and writes summary.json, delivery.csv, inventory.csv and run.json.\n\n\
-    Exit codes: 0 success, 2 invalid input, 1 internal error.")]
+    Exit codes: 0 success, 2 invalid input, 1 internal error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,10 +67,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run { scenario, out, seed, overrides, quiet } => {
-            load(&scenario, &overrides, seed).and_then(|loaded| run(&loaded, out, quiet).map_err(Failure::Internal))
-        }
-        Command::Validate { scenario, overrides } => load(&scenario, &overrides, None).map(|loaded| {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            overrides,
+            quiet,
+        } => load(&scenario, &overrides, seed)
+            .and_then(|loaded| run(&loaded, out, quiet).map_err(Failure::Internal)),
+        Command::Validate {
+            scenario,
+            overrides,
+        } => load(&scenario, &overrides, None).map(|loaded| {
             println!(
                 "{}: ok ({} members, {} line items, {} → {})",
                 scenario.display(),
@@ -103,7 +117,8 @@ fn load(path: &Path, overrides: &[String], seed: Option<u64>) -> Result<Scenario
 
 fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
     let out_dir = out.unwrap_or_else(|| Path::new("runs").join(&scenario.name));
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create output folder {}", out_dir.display()))?;
 
     let started = Instant::now();
     let mut simulation = Simulation::new(scenario);
@@ -134,7 +149,8 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
 
     let (summary, files) = report::render(scenario, &simulation);
     for (name, contents) in &files {
-        report::write_atomic(&out_dir, name, contents).with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
+        report::write_atomic(&out_dir, name, contents)
+            .with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
     }
     let requests = simulation.metrics().requests;
     let peak = report::peak_memory_bytes();
@@ -148,7 +164,8 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
         events: simulation.n_events(),
         peak_memory_bytes: peak,
         members: scenario.traffic.members,
-        peak_memory_bytes_per_member: peak.map(|bytes| bytes as f64 / f64::from(scenario.traffic.members)),
+        peak_memory_bytes_per_member: peak
+            .map(|bytes| bytes as f64 / f64::from(scenario.traffic.members)),
         counter_entries: simulation.server().counter_entries(),
     };
     report::write_atomic(&out_dir, "run.json", &report::run_json(&info))
@@ -159,7 +176,10 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
             "{:.2}s wall · {:.0} requests/s · peak memory {}",
             wall,
             info.requests_per_second,
-            peak.map_or("n/a".to_string(), |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0))
+            peak.map_or("n/a".to_string(), |bytes| format!(
+                "{:.1} MiB",
+                bytes as f64 / 1048576.0
+            ))
         );
     }
     Ok(())

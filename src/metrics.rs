@@ -87,7 +87,8 @@ impl Metrics {
         self.requests += 1;
         self.opportunities += u64::from(opportunities);
         self.impressions += u64::from(filled);
-        let cell = ((self.hour(request.at) * self.n_countries + usize::from(request.values[DIM_COUNTRY]))
+        let cell = ((self.hour(request.at) * self.n_countries
+            + usize::from(request.values[DIM_COUNTRY]))
             * self.n_devices
             + usize::from(request.values[DIM_DEVICE]))
             * self.n_genres

@@ -54,7 +54,9 @@ impl SimDuration {
         let mut rest = trimmed;
         let mut last_unit_rank = usize::MAX;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(format!("{expected}, found \"{text}\""));
             }
@@ -62,7 +64,9 @@ impl SimDuration {
                 .parse()
                 .map_err(|_| format!("number too large in duration \"{text}\""))?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let (rank, micros) = match unit {
@@ -81,7 +85,9 @@ impl SimDuration {
                 }
             };
             if last_unit_rank != usize::MAX && rank <= last_unit_rank {
-                return Err(format!("{expected}: units in \"{text}\" must go from largest to smallest"));
+                return Err(format!(
+                    "{expected}: units in \"{text}\" must go from largest to smallest"
+                ));
             }
             last_unit_rank = rank;
             total = number
@@ -123,7 +129,14 @@ impl fmt::Display for SimDuration {
 
 impl SimTime {
     /// The instant at a UTC civil date and time.
-    pub fn from_utc(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> SimTime {
+    pub fn from_utc(
+        year: i32,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+    ) -> SimTime {
         let days = days_from_civil(year, month, day);
         SimTime((days * 86_400 + i64::from(hour * 3_600 + minute * 60 + second)) * MICROS_PER_SEC)
     }
@@ -218,7 +231,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -235,12 +249,30 @@ mod tests {
     fn parses_humane_durations() {
         assert_eq!(SimDuration::parse("15m"), Ok(SimDuration::from_minutes(15)));
         assert_eq!(SimDuration::parse("1d"), Ok(SimDuration::DAY));
-        assert_eq!(SimDuration::parse("1h30m"), Ok(SimDuration::from_minutes(90)));
+        assert_eq!(
+            SimDuration::parse("1h30m"),
+            Ok(SimDuration::from_minutes(90))
+        );
         assert_eq!(SimDuration::parse("250ms"), Ok(SimDuration(250_000)));
-        assert_eq!(SimDuration::parse("8w"), Ok(SimDuration(8 * SimDuration::WEEK.0)));
-        assert!(SimDuration::parse("15").unwrap_err().contains("lacks a unit"));
-        assert!(SimDuration::parse("3x").unwrap_err().contains("unknown unit"));
-        assert!(SimDuration::parse("30m1h").unwrap_err().contains("largest to smallest"));
+        assert_eq!(
+            SimDuration::parse("8w"),
+            Ok(SimDuration(8 * SimDuration::WEEK.0))
+        );
+        assert!(
+            SimDuration::parse("15")
+                .unwrap_err()
+                .contains("lacks a unit")
+        );
+        assert!(
+            SimDuration::parse("3x")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(
+            SimDuration::parse("30m1h")
+                .unwrap_err()
+                .contains("largest to smallest")
+        );
         assert!(SimDuration::parse("").is_err());
         assert!(SimDuration::parse("h").is_err());
     }
@@ -263,11 +295,17 @@ mod tests {
         assert_eq!(t.local_hour(-300), 8);
         assert_eq!(t.local_hour(330), 18);
         // Late Monday UTC is already Tuesday in Tokyo.
-        assert_eq!(SimTime::from_utc(2026, 11, 2, 20, 0, 0).local_weekday(540), 1);
+        assert_eq!(
+            SimTime::from_utc(2026, 11, 2, 20, 0, 0).local_weekday(540),
+            1
+        );
         for days in [-800_000i64, -1, 0, 1, 59, 365, 20_000, 3_000_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y as i32, m, d), days);
         }
-        assert_eq!(SimTime::from_utc(2024, 2, 29, 0, 0, 0).to_string(), "2024-02-29T00:00:00Z");
+        assert_eq!(
+            SimTime::from_utc(2024, 2, 29, 0, 0, 0).to_string(),
+            "2024-02-29T00:00:00Z"
+        );
     }
 }

@@ -24,12 +24,22 @@ const MIN_BLOCK: u32 = 2;
 /// Calendar period of a frequency cap, in the member's local time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
-    Hour,
-    Day,
+    Hour = 0,
+    Day = 1,
     /// Monday 00:00 to Monday 00:00.
-    Week,
+    Week = 2,
     /// The whole flight (line items) or the whole run (advertisers).
-    Flight,
+    Flight = 3,
+}
+
+/// The current window of every period at one instant, indexed by `Period as usize`: one
+/// 64-bit division per request instead of one per counter.
+#[inline]
+fn windows(at: SimTime, offset_minutes: i32) -> [u32; 4] {
+    let hour =
+        (at.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0).div_euclid(SimDuration::HOUR.0);
+    let day = hour.div_euclid(24);
+    [hour as u32, day as u32, (day + 3).div_euclid(7) as u32, 0]
 }
 
 impl Period {
@@ -38,7 +48,8 @@ impl Period {
     pub fn window(self, at: SimTime, offset_minutes: i32) -> u32 {
         match self {
             Period::Hour => {
-                ((at.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0).div_euclid(SimDuration::HOUR.0)) as u32
+                ((at.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0)
+                    .div_euclid(SimDuration::HOUR.0)) as u32
             }
             Period::Day => at.local_day(offset_minutes) as u32,
             // Day 0 (1970-01-01) was a Thursday; shifting by 3 makes weeks start on Monday.
@@ -77,7 +88,8 @@ struct Slot {
 
 /// The counters of all members.
 pub struct Counters {
-    periods: Vec<Period>,
+    /// `Period as u8` of each counter.
+    periods: Vec<u8>,
     slots: Vec<Slot>,
     chunks: Vec<Box<[Entry]>>,
     /// Next free arena index in the last chunk.
@@ -91,10 +103,20 @@ pub struct Counters {
 impl Counters {
     /// Counters for `n_members` members; `periods[c]` is the period of counter `c`.
     pub fn new(n_members: u32, periods: Vec<Period>) -> Counters {
-        assert!(periods.len() <= MAX_COUNTERS, "too many counters: {}", periods.len());
+        assert!(
+            periods.len() <= MAX_COUNTERS,
+            "too many counters: {}",
+            periods.len()
+        );
         Counters {
-            periods,
-            slots: vec![Slot { offset: NONE, len: 0 }; n_members as usize],
+            periods: periods.into_iter().map(|period| period as u8).collect(),
+            slots: vec![
+                Slot {
+                    offset: NONE,
+                    len: 0
+                };
+                n_members as usize
+            ],
             chunks: Vec::new(),
             end: 0,
             free: Vec::new(),
@@ -122,23 +144,41 @@ impl Counters {
         if slot.len == 0 {
             return;
         }
+        let windows = windows(at, offset_minutes);
         for (pos, entry) in self.block(slot.offset, slot.len).iter().enumerate() {
-            let current = self.periods[usize::from(entry.counter)].window(at, offset_minutes);
-            let count = if entry.window == current { entry.count } else { 0 };
-            seen.push(Seen { counter: entry.counter, count, pos: pos as u16 });
+            let current = windows[self.periods[usize::from(entry.counter)] as usize];
+            let count = if entry.window == current {
+                entry.count
+            } else {
+                0
+            };
+            seen.push(Seen {
+                counter: entry.counter,
+                count,
+                pos: pos as u16,
+            });
         }
     }
 
     /// The count of `counter` in `seen` (0 if the member has never been counted).
     #[inline]
     pub fn count(seen: &[Seen], counter: u16) -> u16 {
-        seen.iter().find(|s| s.counter == counter).map_or(0, |s| s.count)
+        seen.iter()
+            .find(|s| s.counter == counter)
+            .map_or(0, |s| s.count)
     }
 
     /// Adds one to the member's `counter` in the window current at `at`, keeping `seen` in
     /// step. Returns true if this is the member's first ever entry for the counter.
-    pub fn bump(&mut self, member: u32, counter: u16, at: SimTime, offset_minutes: i32, seen: &mut Vec<Seen>) -> bool {
-        let window = self.periods[usize::from(counter)].window(at, offset_minutes);
+    pub fn bump(
+        &mut self,
+        member: u32,
+        counter: u16,
+        at: SimTime,
+        offset_minutes: i32,
+        seen: &mut Vec<Seen>,
+    ) -> bool {
+        let window = windows(at, offset_minutes)[self.periods[usize::from(counter)] as usize];
         let slot = self.slots[member as usize];
         if let Some(s) = seen.iter_mut().find(|s| s.counter == counter) {
             s.count = s.count.saturating_add(1);
@@ -148,7 +188,11 @@ impl Counters {
             entry.count = count;
             return false;
         }
-        let capacity = if slot.len == 0 { 0 } else { (u32::from(slot.len)).next_power_of_two().max(MIN_BLOCK) };
+        let capacity = if slot.len == 0 {
+            0
+        } else {
+            (u32::from(slot.len)).next_power_of_two().max(MIN_BLOCK)
+        };
         let offset = if u32::from(slot.len) < capacity {
             slot.offset
         } else {
@@ -163,9 +207,20 @@ impl Counters {
             }
             grown
         };
-        *self.entry_mut(offset + u32::from(slot.len)) = Entry { counter, count: 1, window };
-        seen.push(Seen { counter, count: 1, pos: slot.len });
-        self.slots[member as usize] = Slot { offset, len: slot.len + 1 };
+        *self.entry_mut(offset + u32::from(slot.len)) = Entry {
+            counter,
+            count: 1,
+            window,
+        };
+        seen.push(Seen {
+            counter,
+            count: 1,
+            pos: slot.len,
+        });
+        self.slots[member as usize] = Slot {
+            offset,
+            len: slot.len + 1,
+        };
         self.used += 1;
         true
     }
@@ -183,12 +238,22 @@ impl Counters {
             return head;
         }
         let size_usize = size as usize;
-        assert!(size_usize <= CHUNK, "a member has more counters than a chunk holds");
+        assert!(
+            size_usize <= CHUNK,
+            "a member has more counters than a chunk holds"
+        );
         let in_chunk = self.end as usize & (CHUNK - 1);
-        if self.chunks.is_empty() || (in_chunk != 0 && in_chunk + size_usize > CHUNK) || self.end as usize == self.chunks.len() * CHUNK {
-            assert!(self.chunks.len() < (NONE as usize >> CHUNK_BITS), "counter arena is full");
+        if self.chunks.is_empty()
+            || (in_chunk != 0 && in_chunk + size_usize > CHUNK)
+            || self.end as usize == self.chunks.len() * CHUNK
+        {
+            assert!(
+                self.chunks.len() < (NONE as usize >> CHUNK_BITS),
+                "counter arena is full"
+            );
             self.end = (self.chunks.len() * CHUNK) as u32;
-            self.chunks.push(vec![Entry::default(); CHUNK].into_boxed_slice());
+            self.chunks
+                .push(vec![Entry::default(); CHUNK].into_boxed_slice());
         }
         let offset = self.end;
         self.end += size;
@@ -266,14 +331,42 @@ mod tests {
         for member in 0..3u32 {
             counters.load(member, t, 0, &mut seen);
             for counter in 0..n_counters as u16 {
-                let expected = (0..3).filter(|round| (u32::from(counter) + member) % (round + 1) == 0).count();
-                assert_eq!(usize::from(Counters::count(&seen, counter)), expected, "member {member} counter {counter}");
+                let expected = (0..3)
+                    .filter(|round| (u32::from(counter) + member) % (round + 1) == 0)
+                    .count();
+                assert_eq!(
+                    usize::from(Counters::count(&seen, counter)),
+                    expected,
+                    "member {member} counter {counter}"
+                );
             }
         }
         assert_eq!(counters.n_entries(), 3 * n_counters as u64);
         // Blocks of 2, 4, …, 32 were freed by member 0 and reused by members 1 and 2, so
         // the arena holds far fewer than 3 × (2 + 4 + … + 64) entries.
-        assert!(u64::from(counters.end) < 3 * 126, "arena end {}", counters.end);
+        assert!(
+            u64::from(counters.end) < 3 * 126,
+            "arena end {}",
+            counters.end
+        );
+    }
+
+    #[test]
+    fn precomputed_windows_match_period_windows() {
+        for offset in [-600, -300, 0, 330, 540, 840] {
+            for step in 0..2_000i64 {
+                let at =
+                    SimTime::from_utc(2026, 11, 1, 0, 0, 0) + SimDuration::from_minutes(step * 37);
+                let all = windows(at, offset);
+                for period in [Period::Hour, Period::Day, Period::Week, Period::Flight] {
+                    assert_eq!(
+                        all[period as usize],
+                        period.window(at, offset),
+                        "{period:?} at {at} {offset}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -281,7 +374,13 @@ mod tests {
         let sunday = SimTime::from_utc(2026, 11, 8, 23, 0, 0);
         let monday = SimTime::from_utc(2026, 11, 9, 1, 0, 0);
         let tuesday = SimTime::from_utc(2026, 11, 10, 1, 0, 0);
-        assert_ne!(Period::Week.window(sunday, 0), Period::Week.window(monday, 0));
-        assert_eq!(Period::Week.window(monday, 0), Period::Week.window(tuesday, 0));
+        assert_ne!(
+            Period::Week.window(sunday, 0),
+            Period::Week.window(monday, 0)
+        );
+        assert_eq!(
+            Period::Week.window(monday, 0),
+            Period::Week.window(tuesday, 0)
+        );
     }
 }

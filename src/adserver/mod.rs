@@ -7,8 +7,9 @@
 //! subject to the pod's slot count and total duration, competitive separation (no two ads of
 //! one category in a pod) and at most one ad per line item per pod.
 //!
-//! Line items are held in priority order, so a walk over the bits of the eligibility set
-//! visits them highest tier first; only items of equal tier are reordered, by urgency.
+//! Line items are held in priority order. After every pacing decision the server ranks them
+//! by (priority, urgency, index); eligible items are marked in a bitset indexed by rank, and a
+//! walk over its bits visits them in serving order, with no per-request sort.
 
 mod counters;
 mod targeting;
@@ -126,7 +127,12 @@ pub struct AdServer {
     // Per-request scratch, reused so that serving allocates nothing.
     set: Vec<u64>,
     seen: Vec<Seen>,
-    candidates: Vec<usize>,
+    /// Eligible items of the current request, as a bitset indexed by rank.
+    candidates: Vec<u64>,
+    /// Serving order: `rank[idx]` of each item and `by_rank[rank]`, refreshed when urgency
+    /// changes.
+    rank: Vec<u16>,
+    by_rank: Vec<u16>,
     placed: Vec<usize>,
     trace: Option<Vec<PodRecord>>,
 }
@@ -157,7 +163,13 @@ impl AdServer {
         let advertiser_counters: Vec<Vec<(u16, u16)>> = config
             .advertisers
             .iter()
-            .map(|advertiser| advertiser.caps.iter().map(|cap| (new_counter(cap.period), cap.max)).collect())
+            .map(|advertiser| {
+                advertiser
+                    .caps
+                    .iter()
+                    .map(|cap| (new_counter(cap.period), cap.max))
+                    .collect()
+            })
             .collect();
         let item_counters: Vec<(Vec<(u16, u16)>, Vec<u16>)> = config
             .line_items
@@ -199,7 +211,11 @@ impl AdServer {
             // kinds, local hours and weekdays its targeting accepts. Items with the same scope
             // share one curve.
             let accepts = |dim: usize, value: usize| {
-                line_item.targeting.iter().filter(|r| r.dim == dim).all(|r| r.accepts(value as u16))
+                line_item
+                    .targeting
+                    .iter()
+                    .filter(|r| r.dim == dim)
+                    .all(|r| r.accepts(value as u16))
             };
             let key: Vec<bool> = (0..n_countries)
                 .map(|c| accepts(DIM_COUNTRY, c))
@@ -210,13 +226,15 @@ impl AdServer {
             let curve = match curve_keys.iter().position(|k| *k == key) {
                 Some(found) => found,
                 None => {
-                    curves.push(expected.cumulative_requests(|country, kind: BreakKind, at: SimTime| {
-                        let offset = offsets[country];
-                        key[country]
-                            && key[n_countries + kind as usize]
-                            && key[n_countries + 2 + at.local_hour(offset) as usize]
-                            && key[n_countries + 26 + at.local_weekday(offset) as usize]
-                    }));
+                    curves.push(expected.cumulative_requests(
+                        |country, kind: BreakKind, at: SimTime| {
+                            let offset = offsets[country];
+                            key[country]
+                                && key[n_countries + kind as usize]
+                                && key[n_countries + 2 + at.local_hour(offset) as usize]
+                                && key[n_countries + 26 + at.local_weekday(offset) as usize]
+                        },
+                    ));
                     curve_keys.push(key);
                     curves.len() - 1
                 }
@@ -234,13 +252,18 @@ impl AdServer {
                 flight_end: line_item.flight_end,
             });
         }
-        let rules: Vec<Vec<Rule>> =
-            order.iter().map(|&idx| config.line_items[idx].targeting.clone()).collect();
+        let rules: Vec<Vec<Rule>> = order
+            .iter()
+            .map(|&idx| config.line_items[idx].targeting.clone())
+            .collect();
         let targeting = Targeting::compile(&rules, dims);
         let n = items.len();
         let words = targeting.words();
         AdServer {
-            pacers: order.iter().map(|&idx| config.line_items[idx].pacing.build()).collect(),
+            pacers: order
+                .iter()
+                .map(|&idx| config.line_items[idx].pacing.build())
+                .collect(),
             items,
             targeting,
             active: vec![0; words],
@@ -255,7 +278,9 @@ impl AdServer {
             stream: Stream::new(seed, "adserver.pacing"),
             set: vec![0; words],
             seen: Vec::with_capacity(32),
-            candidates: Vec::with_capacity(64),
+            candidates: vec![0; words],
+            rank: (0..n as u16).collect(),
+            by_rank: (0..n as u16).collect(),
             placed: Vec::new(),
             trace: None,
         }
@@ -313,7 +338,9 @@ impl AdServer {
     }
 
     fn goal_met(&self, idx: usize) -> bool {
-        self.items[idx].goal.is_some_and(|goal| self.delivered[idx] >= goal)
+        self.items[idx]
+            .goal
+            .is_some_and(|goal| self.delivered[idx] >= goal)
     }
 
     /// Internal item `idx`'s flight begins.
@@ -322,6 +349,7 @@ impl AdServer {
             self.set_active(idx, true);
             self.interval[idx] = IntervalCounts::default();
             self.update_pacer(idx, now);
+            self.rerank();
         }
     }
 
@@ -338,6 +366,7 @@ impl AdServer {
             }
             self.interval[idx] = IntervalCounts::default();
         }
+        self.rerank();
     }
 
     fn update_pacer(&mut self, idx: usize, now: SimTime) {
@@ -358,7 +387,10 @@ impl AdServer {
             attempts: counts.attempts,
             deliveries: counts.deliveries,
         };
-        self.throttle[idx] = self.pacers[idx].update(&observation).participation.clamp(0.0, 1.0);
+        self.throttle[idx] = self.pacers[idx]
+            .update(&observation)
+            .participation
+            .clamp(0.0, 1.0);
         self.urgency[idx] = match item.goal {
             Some(goal) if goal > 0 => (target_next - self.delivered[idx] as f64) / goal as f64,
             _ => f64::NEG_INFINITY,
@@ -369,7 +401,7 @@ impl AdServer {
     pub fn serve(&mut self, request: &AdRequest, metrics: &mut Metrics) {
         self.set.copy_from_slice(&self.active);
         self.targeting.restrict(&request.values, &mut self.set);
-        self.candidates.clear();
+        self.candidates.fill(0);
         let mut loaded = false;
         for word_idx in 0..self.set.len() {
             let mut bits = self.set[word_idx];
@@ -382,92 +414,130 @@ impl AdServer {
                 }
                 if !item.cap_checks.is_empty() {
                     if !loaded {
-                        self.counters.load(request.member, request.at, request.utc_offset_minutes, &mut self.seen);
+                        self.counters.load(
+                            request.member,
+                            request.at,
+                            request.utc_offset_minutes,
+                            &mut self.seen,
+                        );
                         loaded = true;
                     }
-                    if item.cap_checks.iter().any(|&(counter, max)| Counters::count(&self.seen, counter) >= max) {
+                    if item
+                        .cap_checks
+                        .iter()
+                        .any(|&(counter, max)| Counters::count(&self.seen, counter) >= max)
+                    {
                         metrics.items[item.scenario_idx].lost_to_caps += 1;
                         continue;
                     }
                 }
                 self.interval[idx].eligible += 1;
                 let participation = self.throttle[idx];
-                if participation < 1.0 && !(participation > 0.0 && self.stream.chance(participation)) {
+                if participation < 1.0
+                    && !(participation > 0.0 && self.stream.chance(participation))
+                {
                     continue;
                 }
                 self.interval[idx].attempts += 1;
-                self.candidates.push(idx);
+                let rank = usize::from(self.rank[idx]);
+                self.candidates[rank / 64] |= 1 << (rank % 64);
             }
         }
-        // Candidates are in priority order already; within a tier, most urgent first.
-        let (items, urgency) = (&self.items, &self.urgency);
-        self.candidates.sort_by(|&a, &b| {
-            items[a].priority.cmp(&items[b].priority).then(urgency[b].total_cmp(&urgency[a])).then(a.cmp(&b))
-        });
-
         let mut slots_left = request.pod.max_slots;
         let mut seconds_left = request.pod.max_duration_s;
         let mut categories = [u16::MAX; 16];
         let mut n_categories = 0;
         let mut placed = 0u32;
-        for pos in 0..self.candidates.len() {
-            if slots_left == 0 {
-                break;
-            }
-            let idx = self.candidates[pos];
-            let item = &self.items[idx];
-            if item.creative_duration_s > seconds_left {
-                continue;
-            }
-            if let Some(category) = item.category
-                && categories[..n_categories].contains(&category)
-            {
-                continue;
-            }
-            if !loaded {
-                self.counters.load(request.member, request.at, request.utc_offset_minutes, &mut self.seen);
-                loaded = true;
-            }
-            // An advertiser's caps can be reached by an earlier ad in this same pod.
-            if item.cap_checks.iter().any(|&(counter, max)| Counters::count(&self.seen, counter) >= max) {
-                continue;
-            }
-            for (bump_idx, &counter) in item.bumps.iter().enumerate() {
-                let first = self.counters.bump(
-                    request.member,
-                    counter,
-                    request.at,
-                    request.utc_offset_minutes,
-                    &mut self.seen,
-                );
-                if first && bump_idx == 0 {
-                    metrics.items[item.scenario_idx].reach += 1;
+        'fill: for word_idx in 0..self.candidates.len() {
+            let mut bits = self.candidates[word_idx];
+            while bits != 0 {
+                if slots_left == 0 {
+                    break 'fill;
                 }
-            }
-            if let Some(category) = item.category {
-                if n_categories < categories.len() {
-                    categories[n_categories] = category;
-                    n_categories += 1;
+                let rank = word_idx * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let idx = usize::from(self.by_rank[rank]);
+                let item = &self.items[idx];
+                if item.creative_duration_s > seconds_left {
+                    continue;
                 }
-            }
-            slots_left -= 1;
-            seconds_left -= item.creative_duration_s;
-            placed += 1;
-            self.delivered[idx] += 1;
-            self.interval[idx].deliveries += 1;
-            metrics.record_impression(item.scenario_idx, request.at);
-            if self.trace.is_some() {
-                self.placed.push(item.scenario_idx);
-            }
-            if self.goal_met(idx) {
-                self.set_active(idx, false);
+                if let Some(category) = item.category
+                    && categories[..n_categories].contains(&category)
+                {
+                    continue;
+                }
+                if !loaded {
+                    self.counters.load(
+                        request.member,
+                        request.at,
+                        request.utc_offset_minutes,
+                        &mut self.seen,
+                    );
+                    loaded = true;
+                }
+                // An advertiser's caps can be reached by an earlier ad in this same pod.
+                if item
+                    .cap_checks
+                    .iter()
+                    .any(|&(counter, max)| Counters::count(&self.seen, counter) >= max)
+                {
+                    continue;
+                }
+                for (bump_idx, &counter) in item.bumps.iter().enumerate() {
+                    let first = self.counters.bump(
+                        request.member,
+                        counter,
+                        request.at,
+                        request.utc_offset_minutes,
+                        &mut self.seen,
+                    );
+                    if first && bump_idx == 0 {
+                        metrics.items[item.scenario_idx].reach += 1;
+                    }
+                }
+                if let Some(category) = item.category {
+                    if n_categories < categories.len() {
+                        categories[n_categories] = category;
+                        n_categories += 1;
+                    }
+                }
+                slots_left -= 1;
+                seconds_left -= item.creative_duration_s;
+                placed += 1;
+                self.delivered[idx] += 1;
+                self.interval[idx].deliveries += 1;
+                metrics.record_impression(item.scenario_idx, request.at);
+                if self.trace.is_some() {
+                    self.placed.push(item.scenario_idx);
+                }
+                if self.goal_met(idx) {
+                    self.set_active(idx, false);
+                }
             }
         }
         metrics.record_request(request, placed);
         if let Some(trace) = &mut self.trace {
-            trace.push(PodRecord { request: *request, items: std::mem::take(&mut self.placed) });
-        } else {
-            self.placed.clear();
+            trace.push(PodRecord {
+                request: *request,
+                items: std::mem::take(&mut self.placed),
+            });
+        }
+    }
+
+    /// Re-ranks items into serving order: priority, then urgency (most behind first), then
+    /// index.
+    fn rerank(&mut self) {
+        let (items, urgency) = (&self.items, &self.urgency);
+        self.by_rank.sort_by(|&a, &b| {
+            let (a, b) = (usize::from(a), usize::from(b));
+            items[a]
+                .priority
+                .cmp(&items[b].priority)
+                .then(urgency[b].total_cmp(&urgency[a]))
+                .then(a.cmp(&b))
+        });
+        for (rank, &idx) in self.by_rank.iter().enumerate() {
+            self.rank[usize::from(idx)] = rank as u16;
         }
     }
 

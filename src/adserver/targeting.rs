@@ -46,7 +46,10 @@ impl Targeting {
         let words = bitset_words(rules.len());
         let mut tables = Vec::new();
         for (dim, dimension) in dims.list.iter().enumerate() {
-            if !rules.iter().any(|item| item.iter().any(|rule| rule.dim == dim)) {
+            if !rules
+                .iter()
+                .any(|item| item.iter().any(|rule| rule.dim == dim))
+            {
                 continue;
             }
             let mut allowed = vec![0u64; dimension.values.len() * words];
@@ -92,8 +95,14 @@ mod tests {
     fn compiled_sets_match_rule_by_rule_evaluation() {
         let dims = Dimensions::new(
             vec![
-                Dimension { name: "country".into(), values: vec!["US".into(), "GB".into(), "JP".into()] },
-                Dimension { name: "device".into(), values: vec!["tv".into(), "mobile".into()] },
+                Dimension {
+                    name: "country".into(),
+                    values: vec!["US".into(), "GB".into(), "JP".into()],
+                },
+                Dimension {
+                    name: "device".into(),
+                    values: vec!["tv".into(), "mobile".into()],
+                },
             ],
             vec!["drama".into(), "kids".into()],
             vec!["PG".into()],
@@ -101,12 +110,28 @@ mod tests {
         );
         let rules = vec![
             vec![],
-            vec![Rule { dim: 0, include: true, values: vec![0, 1] }],
+            vec![Rule {
+                dim: 0,
+                include: true,
+                values: vec![0, 1],
+            }],
             vec![
-                Rule { dim: 0, include: false, values: vec![1] },
-                Rule { dim: dims.genre(), include: false, values: vec![1] },
+                Rule {
+                    dim: 0,
+                    include: false,
+                    values: vec![1],
+                },
+                Rule {
+                    dim: dims.genre(),
+                    include: false,
+                    values: vec![1],
+                },
             ],
-            vec![Rule { dim: 1, include: true, values: vec![0] }],
+            vec![Rule {
+                dim: 1,
+                include: true,
+                values: vec![0],
+            }],
         ];
         let targeting = Targeting::compile(&rules, &dims);
         for country in 0..3u16 {
@@ -120,7 +145,11 @@ mod tests {
                     targeting.restrict(&values, &mut set);
                     for (item, item_rules) in rules.iter().enumerate() {
                         let expected = item_rules.iter().all(|r| r.accepts(values[r.dim]));
-                        assert_eq!(set[0] >> item & 1 == 1, expected, "item {item} at {values:?}");
+                        assert_eq!(
+                            set[0] >> item & 1 == 1,
+                            expected,
+                            "item {item} at {values:?}"
+                        );
                     }
                 }
             }

@@ -55,10 +55,26 @@ impl Simulation {
         let mut horizon = scenario.traffic.clone();
         horizon.end = scenario.pacing_horizon();
         let expected = ExpectedTraffic::new(&horizon);
-        let offsets: Vec<i32> = scenario.traffic.countries.iter().map(|c| c.utc_offset_minutes).collect();
-        let server =
-            AdServer::new(&scenario.adserver, &dims, &offsets, &expected, traffic.n_members(), scenario.seed);
-        let metrics = Metrics::new(scenario.start, scenario.end, scenario.adserver.line_items.len(), &dims);
+        let offsets: Vec<i32> = scenario
+            .traffic
+            .countries
+            .iter()
+            .map(|c| c.utc_offset_minutes)
+            .collect();
+        let server = AdServer::new(
+            &scenario.adserver,
+            &dims,
+            &offsets,
+            &expected,
+            traffic.n_members(),
+            scenario.seed,
+        );
+        let metrics = Metrics::new(
+            scenario.start,
+            scenario.end,
+            scenario.adserver.line_items.len(),
+            &dims,
+        );
         let mut simulation = Simulation {
             now: scenario.start,
             start: scenario.start,
@@ -74,14 +90,22 @@ impl Simulation {
         for idx in 0..simulation.server.n_items() {
             let (flight_start, flight_end) = simulation.server.flight(idx);
             if flight_end > scenario.start && flight_start < scenario.end {
-                simulation.queue.schedule(flight_start.max(scenario.start), Event::FlightStart(idx as u32));
+                simulation.queue.schedule(
+                    flight_start.max(scenario.start),
+                    Event::FlightStart(idx as u32),
+                );
                 if flight_end < scenario.end {
-                    simulation.queue.schedule(flight_end, Event::FlightEnd(idx as u32));
+                    simulation
+                        .queue
+                        .schedule(flight_end, Event::FlightEnd(idx as u32));
                 }
             }
         }
         simulation.traffic.start(&mut simulation.queue);
-        simulation.queue.schedule(scenario.start + simulation.pacing_interval, Event::PacingTick);
+        simulation.queue.schedule(
+            scenario.start + simulation.pacing_interval,
+            Event::PacingTick,
+        );
         simulation
     }
 
@@ -104,12 +128,17 @@ impl Simulation {
             Some(at) if at < self.end => {}
             _ => return false,
         }
-        let Some((at, event)) = self.queue.pop() else { return false };
+        let Some((at, event)) = self.queue.pop() else {
+            return false;
+        };
         self.now = at;
         self.n_events += 1;
         match event {
             Event::Traffic(traffic_event) => {
-                if self.traffic.handle(traffic_event, at, &mut self.queue, &mut self.request) {
+                if self
+                    .traffic
+                    .handle(traffic_event, at, &mut self.queue, &mut self.request)
+                {
                     self.server.serve(&self.request, &mut self.metrics);
                 }
             }
@@ -117,7 +146,8 @@ impl Simulation {
             Event::FlightEnd(idx) => self.server.end_flight(idx as usize),
             Event::PacingTick => {
                 self.server.pacing_tick(at);
-                self.queue.schedule(at + self.pacing_interval, Event::PacingTick);
+                self.queue
+                    .schedule(at + self.pacing_interval, Event::PacingTick);
             }
         }
         true

@@ -28,7 +28,9 @@ impl Stream {
         for chunk in seed.chunks_exact_mut(8) {
             chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
         }
-        Stream { rng: Xoshiro256PlusPlus::from_seed(seed) }
+        Stream {
+            rng: Xoshiro256PlusPlus::from_seed(seed),
+        }
     }
 
     /// The next raw 64 random bits.

@@ -32,7 +32,10 @@ pub struct Even {
 
 impl Default for Even {
     fn default() -> Self {
-        Even { eligible_share: 1.0, success: 1.0 }
+        Even {
+            eligible_share: 1.0,
+            success: 1.0,
+        }
     }
 }
 
@@ -54,7 +57,11 @@ impl Pacer for Even {
             return Decision { participation: 0.0 };
         }
         let capacity = self.eligible_share * obs.expected_next * self.success;
-        let participation = if capacity > 0.0 { (need / capacity).min(1.0) } else { 1.0 };
+        let participation = if capacity > 0.0 {
+            (need / capacity).min(1.0)
+        } else {
+            1.0
+        };
         Decision { participation }
     }
 }
@@ -90,8 +97,14 @@ mod tests {
         }
         assert!((p - 0.1).abs() < 1e-3, "{p}");
         // Ahead of the target: stop.
-        assert_eq!(pacer.update(&observation(500, 100.0, 1_000)).participation, 0.0);
+        assert_eq!(
+            pacer.update(&observation(500, 100.0, 1_000)).participation,
+            0.0
+        );
         // Far behind: full participation.
-        assert_eq!(pacer.update(&observation(0, 5_000.0, 1_000)).participation, 1.0);
+        assert_eq!(
+            pacer.update(&observation(0, 5_000.0, 1_000)).participation,
+            1.0
+        );
     }
 }

@@ -77,7 +77,11 @@ pub struct RunInfo {
 }
 
 fn ratio(numerator: f64, denominator: f64) -> f64 {
-    if denominator > 0.0 { numerator / denominator } else { 0.0 }
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
 }
 
 /// Builds the summary of a finished run.
@@ -100,7 +104,9 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
                 cpm: item.cpm.as_units(),
                 goal: item.goal,
                 impressions: counts.impressions,
-                delivery_ratio: item.goal.map(|goal| ratio(counts.impressions as f64, goal as f64)),
+                delivery_ratio: item
+                    .goal
+                    .map(|goal| ratio(counts.impressions as f64, goal as f64)),
                 revenue: item_revenue.as_units(),
                 reach: counts.reach,
                 average_frequency: ratio(counts.impressions as f64, counts.reach as f64),
@@ -150,7 +156,12 @@ pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
                 Some(_) => format!("{:.1}", server.target_at(internal[idx], hour_end)),
                 None => String::new(),
             };
-            let _ = writeln!(out, "{hour_start},{},{impressions},{},{target}", csv_field(&item.name), cumulative[idx]);
+            let _ = writeln!(
+                out,
+                "{hour_start},{},{impressions},{},{target}",
+                csv_field(&item.name),
+                cumulative[idx]
+            );
         }
     }
     out
@@ -163,7 +174,8 @@ pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     let countries = &dims.list[DIM_COUNTRY].values;
     let devices = &dims.list[crate::traffic::DIM_DEVICE].values;
     let genres = &dims.list[dims.genre()].values;
-    let mut out = String::from("hour,country,device,genre,requests,opportunities,impressions,unfilled\n");
+    let mut out =
+        String::from("hour,country,device,genre,requests,opportunities,impressions,unfilled\n");
     let mut cell_idx = 0;
     for hour in 0..metrics.n_hours {
         let hour_start = metrics.start + SimDuration::HOUR * hour as i64;
@@ -203,8 +215,16 @@ fn csv_field(text: &str) -> String {
 pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
     let totals = &summary.totals;
     let mut out = String::new();
-    let _ = writeln!(out, "adsim {} · scenario {} · seed {}", summary.adsim_version, summary.scenario, summary.seed);
-    let _ = writeln!(out, "{} → {} · {} members", summary.start, summary.end, summary.members);
+    let _ = writeln!(
+        out,
+        "adsim {} · scenario {} · seed {}",
+        summary.adsim_version, summary.scenario, summary.seed
+    );
+    let _ = writeln!(
+        out,
+        "{} → {} · {} members",
+        summary.start, summary.end, summary.members
+    );
     let _ = writeln!(
         out,
         "requests {} · opportunities {} · impressions {} · fill {:.1}% · revenue {} · eCPM {:.2}",
@@ -215,18 +235,32 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
         Micros::from_units(totals.revenue).unwrap_or_default(),
         totals.ecpm
     );
-    let width = summary.line_items.iter().map(|item| item.name.chars().count()).max().unwrap_or(9).clamp(9, 40);
-    let _ = writeln!(out, "\n{:<width$}  {:>3}  {:>11}  {:>11}  {:>8}  {:>10}  {:>5}", "line item", "pri", "impressions", "goal", "delivery", "revenue", "freq");
+    let width = summary
+        .line_items
+        .iter()
+        .map(|item| item.name.chars().count())
+        .max()
+        .unwrap_or(9)
+        .clamp(9, 40);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  {:>3}  {:>11}  {:>11}  {:>8}  {:>10}  {:>5}",
+        "line item", "pri", "impressions", "goal", "delivery", "revenue", "freq"
+    );
     for item in &summary.line_items {
         let goal = item.goal.map_or("-".to_string(), |goal| goal.to_string());
-        let delivery = item.delivery_ratio.map_or("-".to_string(), |ratio| format!("{:.1}%", ratio * 100.0));
+        let delivery = item
+            .delivery_ratio
+            .map_or("-".to_string(), |ratio| format!("{:.1}%", ratio * 100.0));
         let name: String = item.name.chars().take(width).collect();
         let _ = writeln!(
             out,
             "{name:<width$}  {:>3}  {:>11}  {goal:>11}  {delivery:>8}  {:>10}  {:>5.2}",
             item.priority,
             item.impressions,
-            Micros::from_units(item.revenue).unwrap_or_default().to_string(),
+            Micros::from_units(item.revenue)
+                .unwrap_or_default()
+                .to_string(),
             item.average_frequency
         );
     }
@@ -235,7 +269,10 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
 }
 
 /// The deterministic output files of a run, rendered: `(file name, contents)`.
-pub fn render(scenario: &Scenario, simulation: &Simulation) -> (Summary, Vec<(&'static str, String)>) {
+pub fn render(
+    scenario: &Scenario,
+    simulation: &Simulation,
+) -> (Summary, Vec<(&'static str, String)>) {
     let summary = summary(scenario, simulation);
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     json.push('\n');
@@ -277,4 +314,3 @@ pub fn peak_memory_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
-

@@ -43,7 +43,13 @@ impl Scenario {
     /// How far ahead pacing needs the expected-traffic curve: the run, extended to the latest
     /// flight end, but by at most eight weeks.
     pub fn pacing_horizon(&self) -> SimTime {
-        let latest = self.adserver.line_items.iter().map(|item| item.flight_end).max().unwrap_or(self.end);
+        let latest = self
+            .adserver
+            .line_items
+            .iter()
+            .map(|item| item.flight_end)
+            .max()
+            .unwrap_or(self.end);
         latest.clamp(self.end, self.end + SimDuration::WEEK * 8)
     }
 }
@@ -52,18 +58,30 @@ impl Scenario {
 #[derive(Debug)]
 pub enum ScenarioError {
     /// The file could not be read.
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     /// The file was read but has problems; all of them are listed.
-    Invalid { file: String, problems: Vec<Problem> },
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
 }
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ScenarioError::Read { file, source } => write!(f, "cannot read scenario {file}: {source}"),
+            ScenarioError::Read { file, source } => {
+                write!(f, "cannot read scenario {file}: {source}")
+            }
             ScenarioError::Invalid { file, problems } => {
                 let count = problems.len();
-                write!(f, "{file}: {count} problem{} found", if count == 1 { "" } else { "s" })?;
+                write!(
+                    f,
+                    "{file}: {count} problem{} found",
+                    if count == 1 { "" } else { "s" }
+                )?;
                 for problem in problems {
                     write!(f, "\n  {file}: {}", Located(problem))?;
                 }
@@ -81,7 +99,11 @@ struct Located<'a>(&'a Problem);
 impl fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problem = self.0;
-        let path = if problem.path.is_empty() { "(document)" } else { &problem.path };
+        let path = if problem.path.is_empty() {
+            "(document)"
+        } else {
+            &problem.path
+        };
         write!(f, "{}: {path}: {}", problem.origin, problem.message)
     }
 }
@@ -89,13 +111,19 @@ impl fmt::Display for Located<'_> {
 /// Reads, overrides (`--set path=value`, applied in order) and validates a scenario file.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
     from_text(&text, &file, overrides)
 }
 
 /// Validates scenario `text`; `file` names it in messages.
 pub fn from_text(text: &str, file: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems| ScenarioError::Invalid { file: file.to_string(), problems };
+    let invalid = |problems| ScenarioError::Invalid {
+        file: file.to_string(),
+        problems,
+    };
     let mut root = Node::parse_document(text).map_err(invalid)?;
     let mut problems = Vec::new();
     for (index, assignment) in overrides.iter().enumerate() {

@@ -109,8 +109,15 @@ pub struct Viewing {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "distribution", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SessionLength {
-    Lognormal { median: String, sigma: f64, max: Option<String> },
-    Exponential { mean: String, max: Option<String> },
+    Lognormal {
+        median: String,
+        sigma: f64,
+        max: Option<String>,
+    },
+    Exponential {
+        mean: String,
+        max: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -14,8 +14,8 @@ use crate::money::Micros;
 use crate::pacing::PacingMode;
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{
-    Categorical, Country, Dimensions, LengthModel, MAX_DIMENSIONS, PodSpec, SessionLength, SlateConfig,
-    SyntheticConfig, TitleSpec, duration_mask,
+    Categorical, Country, Dimensions, LengthModel, MAX_DIMENSIONS, PodSpec, SessionLength,
+    SlateConfig, SyntheticConfig, TitleSpec, duration_mask,
 };
 
 const TOP_LEVEL: &[&str] = &[
@@ -36,12 +36,22 @@ const TOP_LEVEL: &[&str] = &[
 /// Relative session starts by local hour for a streaming service: a night trough, a lunch
 /// shoulder and an evening peak around 21:00.
 pub const DEFAULT_HOURLY_PROFILE: [f64; 24] = [
-    0.55, 0.35, 0.22, 0.15, 0.12, 0.14, 0.25, 0.40, 0.50, 0.55, 0.60, 0.65, 0.72, 0.75, 0.78, 0.85, 0.95, 1.10,
-    1.35, 1.70, 2.00, 2.05, 1.70, 1.05,
+    0.55, 0.35, 0.22, 0.15, 0.12, 0.14, 0.25, 0.40, 0.50, 0.55, 0.60, 0.65, 0.72, 0.75, 0.78, 0.85,
+    0.95, 1.10, 1.35, 1.70, 2.00, 2.05, 1.70, 1.05,
 ];
 
 /// Built-in request dimensions a custom member attribute may not shadow.
-const RESERVED: &[&str] = &["country", "device", "age_band", "genre", "rating", "title", "break", "local_hour", "weekday"];
+const RESERVED: &[&str] = &[
+    "country",
+    "device",
+    "age_band",
+    "genre",
+    "rating",
+    "title",
+    "break",
+    "local_hour",
+    "weekday",
+];
 
 struct Checker<'a> {
     root: &'a Node,
@@ -64,7 +74,11 @@ impl<'a> Checker<'a> {
     }
 
     fn problem(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem { origin: self.origin(path), path: path.to_string(), message: message.into() });
+        self.problems.push(Problem {
+            origin: self.origin(path),
+            path: path.to_string(),
+            message: message.into(),
+        });
     }
 
     fn get(&self, path: &str) -> Option<&'a Node> {
@@ -85,14 +99,18 @@ impl<'a> Checker<'a> {
 
     /// Deserializes each element of the array at `path`, reporting bad elements one by one.
     fn elements<T: DeserializeOwned>(&mut self, path: &str) -> Vec<Option<T>> {
-        let Some(node) = self.get(path) else { return Vec::new() };
+        let Some(node) = self.get(path) else {
+            return Vec::new();
+        };
         match &node.value {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(idx, item)| {
                     let item_path = format!("{path}.{idx}");
-                    item.deserialize(&item_path).map_err(|problem| self.problems.push(problem)).ok()
+                    item.deserialize(&item_path)
+                        .map_err(|problem| self.problems.push(problem))
+                        .ok()
                 })
                 .collect(),
             _ => {
@@ -123,7 +141,10 @@ impl<'a> Checker<'a> {
     fn positive_duration(&mut self, path: &str, text: &str) -> Option<SimDuration> {
         let duration = self.duration(path, text)?;
         if duration <= SimDuration::ZERO {
-            self.problem(path, format!("expected a positive duration, found \"{text}\""));
+            self.problem(
+                path,
+                format!("expected a positive duration, found \"{text}\""),
+            );
             return None;
         }
         Some(duration)
@@ -135,7 +156,9 @@ impl<'a> Checker<'a> {
             None => {
                 self.problem(
                     path,
-                    format!("expected a UTC date-time such as 2026-11-02T00:00:00Z, found \"{text}\""),
+                    format!(
+                        "expected a UTC date-time such as 2026-11-02T00:00:00Z, found \"{text}\""
+                    ),
                 );
                 None
             }
@@ -148,13 +171,22 @@ impl<'a> Checker<'a> {
             return None;
         }
         if weights.0.len() > 255 {
-            self.problem(path, format!("at most 255 values are supported, found {}", weights.0.len()));
+            self.problem(
+                path,
+                format!(
+                    "at most 255 values are supported, found {}",
+                    weights.0.len()
+                ),
+            );
             return None;
         }
         let mut ok = true;
         for (value, weight) in &weights.0 {
             if !weight.is_finite() || *weight < 0.0 {
-                self.problem(&format!("{path}.{value}"), format!("expected a non-negative weight, found {weight}"));
+                self.problem(
+                    &format!("{path}.{value}"),
+                    format!("expected a non-negative weight, found {weight}"),
+                );
                 ok = false;
             }
         }
@@ -171,7 +203,13 @@ impl<'a> Checker<'a> {
 
     fn fraction(&mut self, path: &str, fraction: Fraction) -> Option<f64> {
         if !(0.0..=1.0).contains(&fraction.0) {
-            self.problem(path, format!("expected a fraction between 0 and 1 (or 0%–100%), found {}", fraction.0));
+            self.problem(
+                path,
+                format!(
+                    "expected a fraction between 0 and 1 (or 0%–100%), found {}",
+                    fraction.0
+                ),
+            );
             return None;
         }
         Some(fraction.0)
@@ -195,11 +233,17 @@ impl<'a> Checker<'a> {
                 }
             };
             if cap.max < 1 || cap.max > i64::from(u16::MAX) {
-                self.problem(&format!("{cap_path}.max"), format!("expected a positive whole number, found {}", cap.max));
+                self.problem(
+                    &format!("{cap_path}.max"),
+                    format!("expected a positive whole number, found {}", cap.max),
+                );
                 continue;
             }
             if let Some(period) = period {
-                out.push(Cap { max: cap.max as u16, period });
+                out.push(Cap {
+                    max: cap.max as u16,
+                    period,
+                });
             }
         }
         out
@@ -208,7 +252,10 @@ impl<'a> Checker<'a> {
 
 /// Builds the scenario from a parsed (and overridden) document.
 pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
-    let mut c = Checker { root, problems: Vec::new() };
+    let mut c = Checker {
+        root,
+        problems: Vec::new(),
+    };
     match &root.value {
         Value::Table(entries) => {
             for entry in entries {
@@ -216,7 +263,11 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
                     c.problems.push(Problem {
                         origin: entry.key_origin.clone(),
                         path: entry.key.clone(),
-                        message: format!("unknown field `{}`, expected one of {}", entry.key, quoted(TOP_LEVEL)),
+                        message: format!(
+                            "unknown field `{}`, expected one of {}",
+                            entry.key,
+                            quoted(TOP_LEVEL)
+                        ),
                     });
                 }
             }
@@ -224,27 +275,36 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
         _ => c.problem("", "expected a table"),
     }
 
-    let schema_version: Option<i64> = c.required("schema_version", "the scenario schema version (1)");
+    let schema_version: Option<i64> =
+        c.required("schema_version", "the scenario schema version (1)");
     if let Some(version) = schema_version
         && version != SCHEMA_VERSION
     {
-        c.problem("schema_version", format!("this adsim reads schema_version {SCHEMA_VERSION}, found {version}"));
+        c.problem(
+            "schema_version",
+            format!("this adsim reads schema_version {SCHEMA_VERSION}, found {version}"),
+        );
     }
     let name: Option<String> = c.required("name", "a scenario name");
     if let Some(name) = &name
         && (name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.'))
     {
-        c.problem("name", format!("expected a non-empty name usable as a folder name, found \"{name}\""));
+        c.problem(
+            "name",
+            format!("expected a non-empty name usable as a folder name, found \"{name}\""),
+        );
     }
     let seed: u64 = c.section::<i64>("seed").map_or(1, |seed| seed as u64);
-    let start = c.required::<raw::When>("start", "a UTC date-time such as 2026-11-02T00:00:00Z").and_then(|when| {
-        let at = c.when("start", &when.0)?;
-        if at.0 % SimDuration::MINUTE.0 != 0 {
-            c.problem("start", "expected a start on a whole minute");
-            return None;
-        }
-        Some(at)
-    });
+    let start = c
+        .required::<raw::When>("start", "a UTC date-time such as 2026-11-02T00:00:00Z")
+        .and_then(|when| {
+            let at = c.when("start", &when.0)?;
+            if at.0 % SimDuration::MINUTE.0 != 0 {
+                c.problem("start", "expected a start on a whole minute");
+                return None;
+            }
+            Some(at)
+        });
     let duration = c
         .required::<String>("duration", "a duration such as \"1d\"")
         .and_then(|text| c.positive_duration("duration", &text))
@@ -261,8 +321,18 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
     let adserver = adserver(&mut c, dims.as_ref(), start, duration);
 
     match (name, start, duration, traffic, dims, adserver) {
-        (Some(name), Some(start), Some(duration), Some(traffic), Some(dims), Some(adserver)) if c.problems.is_empty() => {
-            Ok(Scenario { name, seed, start, end: start + duration, traffic, adserver, dims })
+        (Some(name), Some(start), Some(duration), Some(traffic), Some(dims), Some(adserver))
+            if c.problems.is_empty() =>
+        {
+            Ok(Scenario {
+                name,
+                seed,
+                start,
+                end: start + duration,
+                traffic,
+                adserver,
+                dims,
+            })
         }
         _ => {
             if c.problems.is_empty() {
@@ -277,8 +347,13 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
     }
 }
 
-fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDuration>) -> Option<SyntheticConfig> {
-    let members: Option<raw::Members> = c.required("members", "a [members] table with at least `count`");
+fn traffic(
+    c: &mut Checker<'_>,
+    start: Option<SimTime>,
+    duration: Option<SimDuration>,
+) -> Option<SyntheticConfig> {
+    let members: Option<raw::Members> =
+        c.required("members", "a [members] table with at least `count`");
     let viewing: Option<raw::Viewing> = c.section("viewing");
     let content: Option<raw::Content> = c.section("content");
     let breaks: Option<raw::Breaks> = c.section("breaks");
@@ -289,13 +364,24 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     // Members.
     let members = members?;
     let count = if members.count < 1 || members.count > u64::from(u32::MAX >> 1) {
-        c.problem("members.count", format!("expected between 1 and {} members, found {}", u32::MAX >> 1, members.count));
+        c.problem(
+            "members.count",
+            format!(
+                "expected between 1 and {} members, found {}",
+                u32::MAX >> 1,
+                members.count
+            ),
+        );
         None
     } else {
         Some(members.count as u32)
     };
     let raw_countries = members.countries.clone().unwrap_or_else(|| {
-        vec![raw::Country { name: "US".into(), share: Fraction(1.0), utc_offset: "-05:00".into() }]
+        vec![raw::Country {
+            name: "US".into(),
+            share: Fraction(1.0),
+            utc_offset: "-05:00".into(),
+        }]
     });
     let mut countries = Vec::new();
     if raw_countries.is_empty() || raw_countries.len() > 255 {
@@ -303,8 +389,14 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     }
     for (idx, country) in raw_countries.iter().enumerate() {
         let path = format!("members.countries.{idx}");
-        if raw_countries[..idx].iter().any(|other| other.name == country.name) {
-            c.problem(&format!("{path}.name"), format!("duplicate country \"{}\"", country.name));
+        if raw_countries[..idx]
+            .iter()
+            .any(|other| other.name == country.name)
+        {
+            c.problem(
+                &format!("{path}.name"),
+                format!("duplicate country \"{}\"", country.name),
+            );
         }
         let share = c.fraction(&format!("{path}.share"), country.share);
         let offset = parse_offset(&country.utc_offset);
@@ -318,14 +410,25 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
             );
         }
         if let (Some(share), Some(offset)) = (share, offset) {
-            countries.push(Country { name: country.name.clone(), share, utc_offset_minutes: offset });
+            countries.push(Country {
+                name: country.name.clone(),
+                share,
+                utc_offset_minutes: offset,
+            });
         }
     }
-    if countries.len() == raw_countries.len() && countries.iter().map(|c| c.share).sum::<f64>() <= 0.0 {
+    if countries.len() == raw_countries.len()
+        && countries.iter().map(|c| c.share).sum::<f64>() <= 0.0
+    {
         c.problem("members.countries", "country shares must not all be zero");
     }
     let device = members.device.clone().unwrap_or_else(|| {
-        Ordered(vec![("tv".into(), 0.5), ("mobile".into(), 0.25), ("web".into(), 0.15), ("tablet".into(), 0.1)])
+        Ordered(vec![
+            ("tv".into(), 0.5),
+            ("mobile".into(), 0.25),
+            ("web".into(), 0.15),
+            ("tablet".into(), 0.1),
+        ])
     });
     let age = members.age_band.clone().unwrap_or_else(|| {
         Ordered(vec![
@@ -336,16 +439,25 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
             ("55+".into(), 0.20),
         ])
     });
-    let mut attributes = vec![c.weights("members.device", "device", &device), c.weights("members.age_band", "age_band", &age)];
+    let mut attributes = vec![
+        c.weights("members.device", "device", &device),
+        c.weights("members.age_band", "age_band", &age),
+    ];
     if let Some(custom) = &members.attributes {
         let room = MAX_DIMENSIONS - RESERVED.len();
         if custom.0.len() > room {
-            c.problem("members.attributes", format!("at most {room} custom attributes are supported"));
+            c.problem(
+                "members.attributes",
+                format!("at most {room} custom attributes are supported"),
+            );
         }
         for (name, weights) in custom.0.iter().take(room) {
             let path = format!("members.attributes.{name}");
             if RESERVED.contains(&name.as_str()) {
-                c.problem(&path, format!("`{name}` is a built-in attribute; choose another name"));
+                c.problem(
+                    &path,
+                    format!("`{name}` is a built-in attribute; choose another name"),
+                );
                 continue;
             }
             attributes.push(c.weights(&path, name, weights));
@@ -361,12 +473,19 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     });
     let sessions_per_day = viewing.sessions_per_member_per_day.unwrap_or(1.0);
     if !(sessions_per_day.is_finite() && sessions_per_day > 0.0 && sessions_per_day <= 100.0) {
-        c.problem("viewing.sessions_per_member_per_day", format!("expected a rate above 0 and at most 100, found {sessions_per_day}"));
+        c.problem(
+            "viewing.sessions_per_member_per_day",
+            format!("expected a rate above 0 and at most 100, found {sessions_per_day}"),
+        );
     }
-    let hourly = viewing.hourly_profile.clone().unwrap_or(DEFAULT_HOURLY_PROFILE.to_vec());
+    let hourly = viewing
+        .hourly_profile
+        .clone()
+        .unwrap_or(DEFAULT_HOURLY_PROFILE.to_vec());
     let hourly_profile = profile(c, "viewing.hourly_profile", &hourly, 24);
     let weekday = viewing.weekday_multipliers.clone().unwrap_or(vec![1.0; 7]);
-    let weekday_multipliers = profile(c, "viewing.weekday_multipliers", &weekday, 7).map(|_| weekday.clone());
+    let weekday_multipliers =
+        profile(c, "viewing.weekday_multipliers", &weekday, 7).map(|_| weekday.clone());
     let session_length = session_length(c, viewing.session_length.as_ref());
 
     // Content.
@@ -379,16 +498,28 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     });
     let genres = content.genres.clone().unwrap_or_else(|| {
         Ordered(
-            [("drama", 0.28), ("comedy", 0.22), ("action", 0.16), ("documentary", 0.1), ("reality", 0.12), ("kids", 0.12)]
-                .map(|(name, weight)| (name.to_string(), weight))
-                .to_vec(),
+            [
+                ("drama", 0.28),
+                ("comedy", 0.22),
+                ("action", 0.16),
+                ("documentary", 0.1),
+                ("reality", 0.12),
+                ("kids", 0.12),
+            ]
+            .map(|(name, weight)| (name.to_string(), weight))
+            .to_vec(),
         )
     });
     let ratings = content.ratings.clone().unwrap_or_else(|| {
         Ordered(
-            [("TV-Y", 0.1), ("TV-PG", 0.3), ("TV-14", 0.35), ("TV-MA", 0.25)]
-                .map(|(name, weight)| (name.to_string(), weight))
-                .to_vec(),
+            [
+                ("TV-Y", 0.1),
+                ("TV-PG", 0.3),
+                ("TV-14", 0.35),
+                ("TV-MA", 0.25),
+            ]
+            .map(|(name, weight)| (name.to_string(), weight))
+            .to_vec(),
         )
     });
     let genres = c.weights("content.genres", "genre", &genres);
@@ -396,23 +527,45 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     let catalogue = content.catalogue_titles.unwrap_or(100);
     let zipf_exponent = content.zipf_exponent.unwrap_or(1.0);
     if !(zipf_exponent.is_finite() && (0.0..=5.0).contains(&zipf_exponent)) {
-        c.problem("content.zipf_exponent", format!("expected an exponent between 0 and 5, found {zipf_exponent}"));
+        c.problem(
+            "content.zipf_exponent",
+            format!("expected an exponent between 0 and 5, found {zipf_exponent}"),
+        );
     }
     let mut titles = Vec::new();
     let raw_titles: Vec<Option<raw::Title>> = c.elements("content.titles");
     for (idx, title) in raw_titles.iter().enumerate() {
         let Some(title) = title else { continue };
         let path = format!("content.titles.{idx}");
-        if raw_titles[..idx].iter().flatten().any(|other| other.name == title.name) {
-            c.problem(&format!("{path}.name"), format!("duplicate title \"{}\"", title.name));
+        if raw_titles[..idx]
+            .iter()
+            .flatten()
+            .any(|other| other.name == title.name)
+        {
+            c.problem(
+                &format!("{path}.name"),
+                format!("duplicate title \"{}\"", title.name),
+            );
         }
         let share = c.fraction(&format!("{path}.share"), title.share);
-        let genre = title.genre.as_ref().map(|name| lookup(c, &format!("{path}.genre"), name, genres.as_ref()));
-        let rating = title.rating.as_ref().map(|name| lookup(c, &format!("{path}.rating"), name, ratings.as_ref()));
-        let launch = title.launch.as_ref().map(|when| c.when(&format!("{path}.launch"), &when.0));
+        let genre = title
+            .genre
+            .as_ref()
+            .map(|name| lookup(c, &format!("{path}.genre"), name, genres.as_ref()));
+        let rating = title
+            .rating
+            .as_ref()
+            .map(|name| lookup(c, &format!("{path}.rating"), name, ratings.as_ref()));
+        let launch = title
+            .launch
+            .as_ref()
+            .map(|when| c.when(&format!("{path}.launch"), &when.0));
         let spike = title.spike.unwrap_or(0.0);
         if !(spike.is_finite() && spike >= 0.0) {
-            c.problem(&format!("{path}.spike"), format!("expected a non-negative multiple, found {spike}"));
+            c.problem(
+                &format!("{path}.spike"),
+                format!("expected a non-negative multiple, found {spike}"),
+            );
         }
         let half_life = match &title.spike_half_life {
             Some(text) => c.positive_duration(&format!("{path}.spike_half_life"), text),
@@ -432,17 +585,30 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     }
     let explicit_share: f64 = titles.iter().map(|t| t.share).sum();
     if explicit_share > 1.0 + 1e-9 {
-        c.problem("content.titles", format!("explicit title shares add up to {explicit_share}, more than 1"));
+        c.problem(
+            "content.titles",
+            format!("explicit title shares add up to {explicit_share}, more than 1"),
+        );
     }
     if catalogue == 0 && titles.is_empty() {
-        c.problem("content.catalogue_titles", "the slate is empty: add catalogue titles or [[content.titles]]");
+        c.problem(
+            "content.catalogue_titles",
+            "the slate is empty: add catalogue titles or [[content.titles]]",
+        );
     }
     if catalogue as usize + raw_titles.len() > usize::from(u16::MAX) {
-        c.problem("content.catalogue_titles", format!("at most {} titles are supported", u16::MAX));
+        c.problem(
+            "content.catalogue_titles",
+            format!("at most {} titles are supported", u16::MAX),
+        );
     }
 
     // Breaks.
-    let breaks = breaks.unwrap_or(raw::Breaks { pre_roll: None, mid_roll: None, mid_roll_interval: None });
+    let breaks = breaks.unwrap_or(raw::Breaks {
+        pre_roll: None,
+        mid_roll: None,
+        mid_roll_interval: None,
+    });
     let pre_roll = pod(c, "breaks.pre_roll", breaks.pre_roll.as_ref(), (2, "30s"));
     let mid_roll = pod(c, "breaks.mid_roll", breaks.mid_roll.as_ref(), (4, "90s"));
     let interval = match &breaks.mid_roll_interval {
@@ -451,7 +617,10 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
     }
     .and_then(|interval| {
         if interval.0 % SimDuration::MINUTE.0 != 0 {
-            c.problem("breaks.mid_roll_interval", "expected whole minutes, such as \"15m\"");
+            c.problem(
+                "breaks.mid_roll_interval",
+                "expected whole minutes, such as \"15m\"",
+            );
             return None;
         }
         Some(interval)
@@ -488,11 +657,17 @@ fn traffic(c: &mut Checker<'_>, start: Option<SimTime>, duration: Option<SimDura
 /// A profile of `len` non-negative numbers with a positive sum, scaled to mean 1.
 fn profile(c: &mut Checker<'_>, path: &str, values: &[f64], len: usize) -> Option<Vec<f64>> {
     if values.len() != len {
-        c.problem(path, format!("expected {len} numbers, found {}", values.len()));
+        c.problem(
+            path,
+            format!("expected {len} numbers, found {}", values.len()),
+        );
         return None;
     }
     if let Some(idx) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
-        c.problem(&format!("{path}.{idx}"), format!("expected a non-negative number, found {}", values[idx]));
+        c.problem(
+            &format!("{path}.{idx}"),
+            format!("expected a non-negative number, found {}", values[idx]),
+        );
         return None;
     }
     let mean = values.iter().sum::<f64>() / len as f64;
@@ -510,21 +685,40 @@ fn profile(c: &mut Checker<'_>, path: &str, values: &[f64], len: usize) -> Optio
 fn session_length(c: &mut Checker<'_>, raw: Option<&raw::SessionLength>) -> Option<LengthModel> {
     let path = "viewing.session_length";
     let (distribution, max) = match raw {
-        None => return Some(LengthModel {
-            distribution: SessionLength::LogNormal { median_s: 35.0 * 60.0, sigma: 0.9 },
-            max: SimDuration::HOUR * 4,
-        }),
+        None => {
+            return Some(LengthModel {
+                distribution: SessionLength::LogNormal {
+                    median_s: 35.0 * 60.0,
+                    sigma: 0.9,
+                },
+                max: SimDuration::HOUR * 4,
+            });
+        }
         Some(raw::SessionLength::Lognormal { median, sigma, max }) => {
             let median = c.positive_duration(&format!("{path}.median"), median);
             if !(sigma.is_finite() && *sigma > 0.0 && *sigma <= 5.0) {
-                c.problem(&format!("{path}.sigma"), format!("expected a log-scale deviation above 0 and at most 5, found {sigma}"));
+                c.problem(
+                    &format!("{path}.sigma"),
+                    format!("expected a log-scale deviation above 0 and at most 5, found {sigma}"),
+                );
                 return None;
             }
-            (SessionLength::LogNormal { median_s: median?.as_secs_f64(), sigma: *sigma }, max)
+            (
+                SessionLength::LogNormal {
+                    median_s: median?.as_secs_f64(),
+                    sigma: *sigma,
+                },
+                max,
+            )
         }
         Some(raw::SessionLength::Exponential { mean, max }) => {
             let mean = c.positive_duration(&format!("{path}.mean"), mean);
-            (SessionLength::Exponential { mean_s: mean?.as_secs_f64() }, max)
+            (
+                SessionLength::Exponential {
+                    mean_s: mean?.as_secs_f64(),
+                },
+                max,
+            )
         }
     };
     let max = match max {
@@ -535,13 +729,21 @@ fn session_length(c: &mut Checker<'_>, raw: Option<&raw::SessionLength>) -> Opti
 }
 
 /// A pod spec; `Ok(None)` when the break kind is disabled.
-fn pod(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Pod>, default: (u8, &str)) -> Option<Option<PodSpec>> {
+fn pod(
+    c: &mut Checker<'_>,
+    path: &str,
+    raw: Option<&raw::Pod>,
+    default: (u8, &str),
+) -> Option<Option<PodSpec>> {
     let Some(raw) = raw else {
         let max_duration = SimDuration::parse(default.1).ok()?;
         return Some(Some(PodSpec {
             max_slots: default.0,
             max_duration_s: (max_duration.0 / SimDuration::SECOND.0) as u16,
-            allowed_durations: duration_mask(&[SimDuration::from_secs(15), SimDuration::from_secs(30)])?,
+            allowed_durations: duration_mask(&[
+                SimDuration::from_secs(15),
+                SimDuration::from_secs(30),
+            ])?,
         }));
     };
     if raw.enabled == Some(false) {
@@ -549,14 +751,20 @@ fn pod(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Pod>, default: (u8, &s
     }
     let mut ok = true;
     if !(1..=16).contains(&raw.max_slots) {
-        c.problem(&format!("{path}.max_slots"), format!("expected 1 to 16 slots, found {}", raw.max_slots));
+        c.problem(
+            &format!("{path}.max_slots"),
+            format!("expected 1 to 16 slots, found {}", raw.max_slots),
+        );
         ok = false;
     }
     let max_duration = c.positive_duration(&format!("{path}.max_duration"), &raw.max_duration);
     if let Some(duration) = max_duration
         && (duration.0 % SimDuration::SECOND.0 != 0 || duration > SimDuration::from_secs(600))
     {
-        c.problem(&format!("{path}.max_duration"), "expected whole seconds, at most 10 minutes");
+        c.problem(
+            &format!("{path}.max_duration"),
+            "expected whole seconds, at most 10 minutes",
+        );
         ok = false;
     }
     let mut durations = Vec::new();
@@ -567,7 +775,10 @@ fn pod(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Pod>, default: (u8, &s
     let mask = durations.as_deref().and_then(|list| {
         let mask = duration_mask(list);
         if mask.is_none() || list.is_empty() {
-            c.problem(&format!("{path}.slot_durations"), "expected at least one slot duration, each a multiple of 5s up to 315s");
+            c.problem(
+                &format!("{path}.slot_durations"),
+                "expected at least one slot duration, each a multiple of 5s up to 315s",
+            );
         }
         mask.filter(|_| !list.is_empty())
     });
@@ -590,26 +801,42 @@ fn adserver(
     let settings: Option<raw::AdServer> = c.section("adserver");
     let settings_ok = c.get("adserver").is_none() || settings.is_some();
     let pacing_interval = match settings.and_then(|s| s.pacing_interval) {
-        Some(text) => c.positive_duration("adserver.pacing_interval", &text).and_then(|interval| {
-            if interval < SimDuration::SECOND || interval > SimDuration::DAY {
-                c.problem("adserver.pacing_interval", "expected between 1s and 1d");
-                return None;
-            }
-            Some(interval)
-        }),
+        Some(text) => c
+            .positive_duration("adserver.pacing_interval", &text)
+            .and_then(|interval| {
+                if interval < SimDuration::SECOND || interval > SimDuration::DAY {
+                    c.problem("adserver.pacing_interval", "expected between 1s and 1d");
+                    return None;
+                }
+                Some(interval)
+            }),
         None => Some(SimDuration::MINUTE),
     };
 
     let raw_advertisers: Vec<Option<raw::Advertiser>> = c.elements("advertisers");
     let mut advertisers = Vec::new();
     for (idx, advertiser) in raw_advertisers.iter().enumerate() {
-        let Some(advertiser) = advertiser else { continue };
+        let Some(advertiser) = advertiser else {
+            continue;
+        };
         let path = format!("advertisers.{idx}");
-        if advertisers.iter().any(|a: &adserver::Advertiser| a.name == advertiser.name) {
-            c.problem(&format!("{path}.name"), format!("duplicate advertiser \"{}\"", advertiser.name));
+        if advertisers
+            .iter()
+            .any(|a: &adserver::Advertiser| a.name == advertiser.name)
+        {
+            c.problem(
+                &format!("{path}.name"),
+                format!("duplicate advertiser \"{}\"", advertiser.name),
+            );
         }
-        let caps = c.caps(&format!("{path}.frequency_caps"), &advertiser.frequency_caps);
-        advertisers.push(adserver::Advertiser { name: advertiser.name.clone(), caps });
+        let caps = c.caps(
+            &format!("{path}.frequency_caps"),
+            &advertiser.frequency_caps,
+        );
+        advertisers.push(adserver::Advertiser {
+            name: advertiser.name.clone(),
+            caps,
+        });
     }
 
     let raw_items: Vec<Option<raw::LineItem>> = c.elements("line_items");
@@ -618,13 +845,23 @@ fn adserver(
     for (idx, item) in raw_items.iter().enumerate() {
         let Some(item) = item else { continue };
         let path = format!("line_items.{idx}");
-        if raw_items[..idx].iter().flatten().any(|other| other.name == item.name) {
-            c.problem(&format!("{path}.name"), format!("duplicate line item \"{}\"", item.name));
+        if raw_items[..idx]
+            .iter()
+            .flatten()
+            .any(|other| other.name == item.name)
+        {
+            c.problem(
+                &format!("{path}.name"),
+                format!("duplicate line item \"{}\"", item.name),
+            );
         }
         let advertiser = match advertisers.iter().position(|a| a.name == item.advertiser) {
             Some(found) => found,
             None => {
-                advertisers.push(adserver::Advertiser { name: item.advertiser.clone(), caps: Vec::new() });
+                advertisers.push(adserver::Advertiser {
+                    name: item.advertiser.clone(),
+                    caps: Vec::new(),
+                });
                 advertisers.len() - 1
             }
         };
@@ -648,12 +885,18 @@ fn adserver(
         let cpm = if item.cpm.is_finite() && item.cpm >= 0.0 && item.cpm <= 1e6 {
             Micros::from_units(item.cpm)
         } else {
-            c.problem(&format!("{path}.cpm"), format!("expected a CPM between 0 and 1000000, found {}", item.cpm));
+            c.problem(
+                &format!("{path}.cpm"),
+                format!("expected a CPM between 0 and 1000000, found {}", item.cpm),
+            );
             None
         };
         let goal = match item.goal {
             Some(goal) if goal < 1 => {
-                c.problem(&format!("{path}.goal"), format!("expected a positive number of impressions, found {goal}"));
+                c.problem(
+                    &format!("{path}.goal"),
+                    format!("expected a positive number of impressions, found {goal}"),
+                );
                 None
             }
             Some(goal) => Some(Some(goal as u64)),
@@ -665,45 +908,87 @@ fn adserver(
         };
         let flight_end = match &item.flight_end {
             Some(when) => c.when(&format!("{path}.flight_end"), &when.0),
-            None => start.zip(duration).map(|(start, duration)| start + duration),
+            None => start
+                .zip(duration)
+                .map(|(start, duration)| start + duration),
         };
         if let (Some(begin), Some(end)) = (flight_start, flight_end)
             && end <= begin
         {
-            c.problem(&format!("{path}.flight_end"), format!("the flight must end after it starts ({begin})"));
+            c.problem(
+                &format!("{path}.flight_end"),
+                format!("the flight must end after it starts ({begin})"),
+            );
         }
-        let targeting = dims.map(|dims| targeting(c, &format!("{path}.targeting"), item.targeting.as_ref(), dims));
+        let targeting = dims.map(|dims| {
+            targeting(
+                c,
+                &format!("{path}.targeting"),
+                item.targeting.as_ref(),
+                dims,
+            )
+        });
         let caps = c.caps(&format!("{path}.frequency_caps"), &item.frequency_caps);
-        let category = item.category.as_ref().map(|name| match categories.iter().position(|c| c == name) {
-            Some(found) => found as u16,
-            None => {
-                categories.push(name.clone());
-                (categories.len() - 1) as u16
-            }
-        });
+        let category =
+            item.category
+                .as_ref()
+                .map(|name| match categories.iter().position(|c| c == name) {
+                    Some(found) => found as u16,
+                    None => {
+                        categories.push(name.clone());
+                        (categories.len() - 1) as u16
+                    }
+                });
         let creative = item.creative_duration.as_deref().unwrap_or("30s");
-        let creative_duration = c.positive_duration(&format!("{path}.creative_duration"), creative).and_then(|d| {
-            let secs = d.0 / SimDuration::SECOND.0;
-            if d.0 % SimDuration::SECOND.0 != 0 || secs % 5 != 0 || secs > 315 {
-                c.problem(&format!("{path}.creative_duration"), format!("expected a multiple of 5s up to 315s, found \"{creative}\""));
-                return None;
-            }
-            Some(secs as u16)
-        });
+        let creative_duration = c
+            .positive_duration(&format!("{path}.creative_duration"), creative)
+            .and_then(|d| {
+                let secs = d.0 / SimDuration::SECOND.0;
+                if d.0 % SimDuration::SECOND.0 != 0 || secs % 5 != 0 || secs > 315 {
+                    c.problem(
+                        &format!("{path}.creative_duration"),
+                        format!("expected a multiple of 5s up to 315s, found \"{creative}\""),
+                    );
+                    return None;
+                }
+                Some(secs as u16)
+            });
         let pacing = match item.pacing.as_deref() {
             Some(name) => {
                 let mode = PacingMode::from_name(name);
                 if mode.is_none() {
-                    c.problem(&format!("{path}.pacing"), format!("unknown pacing \"{name}\", expected one of {}", quoted(PacingMode::NAMES)));
+                    c.problem(
+                        &format!("{path}.pacing"),
+                        format!(
+                            "unknown pacing \"{name}\", expected one of {}",
+                            quoted(PacingMode::NAMES)
+                        ),
+                    );
                 }
                 mode
             }
             None if item.goal.is_some() => Some(PacingMode::Even),
             None => Some(PacingMode::Asap),
         };
-        if let (Some(priority), Some(cpm), Some(goal), Some(flight_start), Some(flight_end), Some(Some(targeting)), Some(creative_duration_s), Some(pacing)) =
-            (priority, cpm, goal, flight_start, flight_end, targeting, creative_duration, pacing)
-        {
+        if let (
+            Some(priority),
+            Some(cpm),
+            Some(goal),
+            Some(flight_start),
+            Some(flight_end),
+            Some(Some(targeting)),
+            Some(creative_duration_s),
+            Some(pacing),
+        ) = (
+            priority,
+            cpm,
+            goal,
+            flight_start,
+            flight_end,
+            targeting,
+            creative_duration,
+            pacing,
+        ) {
             items.push(adserver::LineItem {
                 name: item.name.clone(),
                 advertiser,
@@ -720,27 +1005,58 @@ fn adserver(
             });
         }
     }
-    let n_counters: usize = items.iter().map(|item| item.caps.len().max(1)).sum::<usize>()
+    let n_counters: usize = items
+        .iter()
+        .map(|item| item.caps.len().max(1))
+        .sum::<usize>()
         + advertisers.iter().map(|a| a.caps.len()).sum::<usize>();
     if n_counters > adserver::MAX_COUNTERS {
-        c.problem("line_items", format!("line items and caps need {n_counters} counters, at most {} are supported", adserver::MAX_COUNTERS));
+        c.problem(
+            "line_items",
+            format!(
+                "line items and caps need {n_counters} counters, at most {} are supported",
+                adserver::MAX_COUNTERS
+            ),
+        );
     }
-    if !settings_ok || items.len() != raw_items.len() || raw_advertisers.iter().any(Option::is_none) {
+    if !settings_ok || items.len() != raw_items.len() || raw_advertisers.iter().any(Option::is_none)
+    {
         return None;
     }
-    Some(adserver::Config { line_items: items, advertisers, categories, pacing_interval: pacing_interval? })
+    Some(adserver::Config {
+        line_items: items,
+        advertisers,
+        categories,
+        pacing_interval: pacing_interval?,
+    })
 }
 
-fn targeting(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Targeting>, dims: &Dimensions) -> Option<Vec<Rule>> {
-    let Some(raw) = raw else { return Some(Vec::new()) };
+fn targeting(
+    c: &mut Checker<'_>,
+    path: &str,
+    raw: Option<&raw::Targeting>,
+    dims: &Dimensions,
+) -> Option<Vec<Rule>> {
+    let Some(raw) = raw else {
+        return Some(Vec::new());
+    };
     let mut rules = Vec::new();
     let mut ok = true;
-    for (include, part, list) in [(true, "include", &raw.include), (false, "exclude", &raw.exclude)] {
+    for (include, part, list) in [
+        (true, "include", &raw.include),
+        (false, "exclude", &raw.exclude),
+    ] {
         for (name, values) in &list.0 {
             let rule_path = format!("{path}.{part}.{name}");
             let Some(dim) = dims.index(name) else {
                 let names: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
-                c.problem(&rule_path, format!("unknown attribute `{name}`, expected one of {}", quoted(&names)));
+                c.problem(
+                    &rule_path,
+                    format!(
+                        "unknown attribute `{name}`, expected one of {}",
+                        quoted(&names)
+                    ),
+                );
                 ok = false;
                 continue;
             };
@@ -751,10 +1067,17 @@ fn targeting(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Targeting>, dims
                     None => {
                         let known = &dims.list[dim].values;
                         let shown: Vec<&str> = known.iter().take(12).map(String::as_str).collect();
-                        let more = if known.len() > 12 { format!(" (and {} more)", known.len() - 12) } else { String::new() };
+                        let more = if known.len() > 12 {
+                            format!(" (and {} more)", known.len() - 12)
+                        } else {
+                            String::new()
+                        };
                         c.problem(
                             &format!("{rule_path}.{idx}"),
-                            format!("unknown {name} \"{value}\", expected one of {}{more}", quoted(&shown)),
+                            format!(
+                                "unknown {name} \"{value}\", expected one of {}{more}",
+                                quoted(&shown)
+                            ),
                         );
                         ok = false;
                     }
@@ -764,30 +1087,52 @@ fn targeting(c: &mut Checker<'_>, path: &str, raw: Option<&raw::Targeting>, dims
                 c.problem(&rule_path, "an include list must name at least one value");
                 ok = false;
             }
-            rules.push(Rule { dim, include, values: indices });
+            rules.push(Rule {
+                dim,
+                include,
+                values: indices,
+            });
         }
     }
     ok.then_some(rules)
 }
 
-fn lookup(c: &mut Checker<'_>, path: &str, name: &str, vocabulary: Option<&Categorical>) -> Option<u16> {
+fn lookup(
+    c: &mut Checker<'_>,
+    path: &str,
+    name: &str,
+    vocabulary: Option<&Categorical>,
+) -> Option<u16> {
     let vocabulary = vocabulary?;
     let found = vocabulary.values.iter().position(|v| v == name);
     if found.is_none() {
         let known: Vec<&str> = vocabulary.values.iter().map(String::as_str).collect();
-        c.problem(path, format!("unknown {} \"{name}\", expected one of {}", vocabulary.name, quoted(&known)));
+        c.problem(
+            path,
+            format!(
+                "unknown {} \"{name}\", expected one of {}",
+                vocabulary.name,
+                quoted(&known)
+            ),
+        );
     }
     found.map(|idx| idx as u16)
 }
 
 fn quoted(names: &[&str]) -> String {
-    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parses `2026-11-02T00:00:00Z` (or with `+00:00`), a UTC RFC 3339 date-time.
 pub fn parse_utc(text: &str) -> Option<SimTime> {
     let text = text.trim();
-    let body = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
+    let body = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix("+00:00"))?;
     let (date, time) = body.split_once(['T', ' '])?;
     let mut date_parts = date.split('-');
     let year: i32 = date_parts.next()?.parse().ok()?;
@@ -807,7 +1152,13 @@ pub fn parse_utc(text: &str) -> Option<SimTime> {
         2 => 28,
         _ => return None,
     };
-    if !(1970..=9999).contains(&year) || day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+    if !(1970..=9999).contains(&year)
+        || day < 1
+        || day > days_in_month
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return None;
     }
     Some(SimTime::from_utc(year, month, day, hour, minute, second))
@@ -830,7 +1181,8 @@ fn parse_offset(text: &str) -> Option<i32> {
         return None;
     }
     let total = hours.parse::<i32>().ok()? * 60 + minutes.parse::<i32>().ok()?;
-    (total % 15 == 0 && total <= 14 * 60 && minutes.parse::<i32>().ok()? < 60).then_some(sign * total)
+    (total % 15 == 0 && total <= 14 * 60 && minutes.parse::<i32>().ok()? < 60)
+        .then_some(sign * total)
 }
 
 #[cfg(test)]
@@ -839,8 +1191,14 @@ mod tests {
 
     #[test]
     fn parses_utc_times_and_offsets() {
-        assert_eq!(parse_utc("2026-11-02T13:00:00Z"), Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0)));
-        assert_eq!(parse_utc("2026-11-02T13:00:00+00:00"), Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0)));
+        assert_eq!(
+            parse_utc("2026-11-02T13:00:00Z"),
+            Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0))
+        );
+        assert_eq!(
+            parse_utc("2026-11-02T13:00:00+00:00"),
+            Some(SimTime::from_utc(2026, 11, 2, 13, 0, 0))
+        );
         assert_eq!(parse_utc("2026-02-30T00:00:00Z"), None);
         assert_eq!(parse_utc("2026-11-02T13:00:00-05:00"), None);
         assert_eq!(parse_offset("-05:00"), Some(-300));

@@ -33,14 +33,19 @@ impl ExpectedTraffic {
                 (0..n_minutes)
                     .map(|minute| {
                         let at = config.start + SimDuration::MINUTE * minute as i64;
-                        config.session_rate(count, country.utc_offset_minutes, at) * SimDuration::MINUTE.0 as f64
+                        config.session_rate(count, country.utc_offset_minutes, at)
+                            * SimDuration::MINUTE.0 as f64
                     })
                     .collect()
             })
             .collect();
         let interval_minutes = (config.mid_roll_interval.0 / SimDuration::MINUTE.0).max(1) as usize;
         let survival: Vec<f64> = (0..=n_minutes / interval_minutes)
-            .map(|k| config.session_length.survival((k * interval_minutes * 60) as f64))
+            .map(|k| {
+                config
+                    .session_length
+                    .survival((k * interval_minutes * 60) as f64)
+            })
             .collect();
         let mut requests = vec![vec![0.0; n_minutes]; 2 * sessions.len()];
         for (country, starts) in sessions.iter().enumerate() {
@@ -60,19 +65,37 @@ impl ExpectedTraffic {
                 }
             }
         }
-        ExpectedTraffic { start: config.start, n_minutes, sessions, requests }
+        ExpectedTraffic {
+            start: config.start,
+            n_minutes,
+            sessions,
+            requests,
+        }
     }
 
     /// Running total of expected requests at each minute boundary (`n_minutes + 1` values,
     /// starting at 0), counting the requests of `(country, break kind)` in the minutes
     /// starting at `at` for which `include(country, kind, at)` is true. Because local hour
     /// and weekday are functions of time and country, dayparted targeting is expressible here.
-    pub fn cumulative_requests(&self, include: impl Fn(usize, BreakKind, SimTime) -> bool) -> Vec<f64> {
+    pub fn cumulative_requests(
+        &self,
+        include: impl Fn(usize, BreakKind, SimTime) -> bool,
+    ) -> Vec<f64> {
         let mut total = vec![0.0; self.n_minutes + 1];
         for (idx, series) in self.requests.iter().enumerate() {
-            let kind = if idx % 2 == 0 { BreakKind::PreRoll } else { BreakKind::MidRoll };
+            let kind = if idx % 2 == 0 {
+                BreakKind::PreRoll
+            } else {
+                BreakKind::MidRoll
+            };
             for (minute, &count) in series.iter().enumerate() {
-                if count > 0.0 && include(idx / 2, kind, self.start + SimDuration::MINUTE * minute as i64) {
+                if count > 0.0
+                    && include(
+                        idx / 2,
+                        kind,
+                        self.start + SimDuration::MINUTE * minute as i64,
+                    )
+                {
                     total[minute + 1] += count;
                 }
             }

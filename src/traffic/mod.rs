@@ -15,8 +15,8 @@ pub use synthetic::{
     TitleSpec,
 };
 
-use crate::engine::EventQueue;
 use crate::engine::Event;
+use crate::engine::EventQueue;
 use crate::time::{SimDuration, SimTime};
 
 /// The most request dimensions (attributes) a request can carry.
@@ -37,7 +37,9 @@ impl PodSpec {
     /// Whether a creative of `duration_s` seconds may fill a slot of this pod.
     #[inline]
     pub fn allows(&self, duration_s: u16) -> bool {
-        duration_s % 5 == 0 && duration_s / 5 < 64 && self.allowed_durations >> (duration_s / 5) & 1 == 1
+        duration_s % 5 == 0
+            && duration_s / 5 < 64
+            && self.allowed_durations >> (duration_s / 5) & 1 == 1
     }
 
     /// Slot opportunities the pod offers: the slot count, limited by how many of the shortest
@@ -112,9 +114,18 @@ impl Dimensions {
     ) -> Dimensions {
         let n_member = member_attributes.len();
         let mut list = member_attributes;
-        list.push(Dimension { name: "genre".into(), values: genres });
-        list.push(Dimension { name: "rating".into(), values: ratings });
-        list.push(Dimension { name: "title".into(), values: titles });
+        list.push(Dimension {
+            name: "genre".into(),
+            values: genres,
+        });
+        list.push(Dimension {
+            name: "rating".into(),
+            values: ratings,
+        });
+        list.push(Dimension {
+            name: "title".into(),
+            values: titles,
+        });
         list.push(Dimension {
             name: "break".into(),
             values: vec!["pre_roll".into(), "mid_roll".into()],
@@ -125,9 +136,15 @@ impl Dimensions {
         });
         list.push(Dimension {
             name: "weekday".into(),
-            values: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(String::from).to_vec(),
+            values: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .map(String::from)
+                .to_vec(),
         });
-        assert!(list.len() <= MAX_DIMENSIONS, "too many request dimensions: {}", list.len());
+        assert!(
+            list.len() <= MAX_DIMENSIONS,
+            "too many request dimensions: {}",
+            list.len()
+        );
         Dimensions { list, n_member }
     }
 }

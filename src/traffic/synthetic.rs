@@ -15,8 +15,8 @@
 //! depends on what the ad server does.
 
 use super::{
-    AdRequest, BreakKind, Dimension, Dimensions, PodSpec, SessionBreak, TrafficEvent,
-    TrafficSource, DIM_COUNTRY,
+    AdRequest, BreakKind, DIM_COUNTRY, Dimension, Dimensions, PodSpec, SessionBreak, TrafficEvent,
+    TrafficSource,
 };
 use crate::engine::{Event, EventQueue, Stream};
 use crate::time::{SimDuration, SimTime};
@@ -76,7 +76,9 @@ impl LengthModel {
         }
         match self.distribution {
             SessionLength::LogNormal { median_s, sigma } => {
-                0.5 * statrs::function::erf::erfc((x_s.ln() - median_s.ln()) / (sigma * std::f64::consts::SQRT_2))
+                0.5 * statrs::function::erf::erfc(
+                    (x_s.ln() - median_s.ln()) / (sigma * std::f64::consts::SQRT_2),
+                )
             }
             SessionLength::Exponential { mean_s } => (-x_s / mean_s).exp(),
         }
@@ -84,7 +86,9 @@ impl LengthModel {
 
     fn sample(&self, stream: &mut Stream) -> SimDuration {
         let secs = match self.distribution {
-            SessionLength::LogNormal { median_s, sigma } => median_s * (sigma * stream.standard_normal()).exp(),
+            SessionLength::LogNormal { median_s, sigma } => {
+                median_s * (sigma * stream.standard_normal()).exp()
+            }
             SessionLength::Exponential { mean_s } => mean_s * stream.exp1(),
         };
         SimDuration(((secs * 1e6) as i64).clamp(1, self.max.0))
@@ -162,11 +166,10 @@ impl SyntheticConfig {
             name: "country".into(),
             values: self.countries.iter().map(|c| c.name.clone()).collect(),
         }];
-        member.extend(
-            self.attributes
-                .iter()
-                .map(|attr| Dimension { name: attr.name.clone(), values: attr.values.clone() }),
-        );
+        member.extend(self.attributes.iter().map(|attr| Dimension {
+            name: attr.name.clone(),
+            values: attr.values.clone(),
+        }));
         Dimensions::new(
             member,
             self.slate.genres.values.clone(),
@@ -178,8 +181,11 @@ impl SyntheticConfig {
     /// Members per country, by largest remainder so that they sum to `members`.
     pub fn members_per_country(&self) -> Vec<u32> {
         let total: f64 = self.countries.iter().map(|c| c.share).sum();
-        let exact: Vec<f64> =
-            self.countries.iter().map(|c| c.share / total * f64::from(self.members)).collect();
+        let exact: Vec<f64> = self
+            .countries
+            .iter()
+            .map(|c| c.share / total * f64::from(self.members))
+            .collect();
         let mut counts: Vec<u32> = exact.iter().map(|x| x.floor() as u32).collect();
         let mut short = self.members - counts.iter().sum::<u32>();
         let mut order: Vec<usize> = (0..exact.len()).collect();
@@ -281,22 +287,24 @@ impl Synthetic {
         for (attr_idx, attribute) in config.attributes.iter().enumerate() {
             let cumulative = attribute.cumulative();
             for member in 0..n {
-                attributes[member * n_attributes + 1 + attr_idx] = pick(&cumulative, member_stream.uniform()) as u8;
+                attributes[member * n_attributes + 1 + attr_idx] =
+                    pick(&cumulative, member_stream.uniform()) as u8;
             }
         }
 
         let mut content_stream = Stream::new(seed, "content");
         let genre_cumulative = config.slate.genres.cumulative();
         let rating_cumulative = config.slate.ratings.cumulative();
-        let draw_genre =
-            |stream: &mut Stream| pick(&genre_cumulative, stream.uniform()) as u16;
+        let draw_genre = |stream: &mut Stream| pick(&genre_cumulative, stream.uniform()) as u16;
         let explicit_share: f64 = config.slate.titles.iter().map(|t| t.share).sum();
         let zipf_total: f64 = (1..=config.slate.generated)
             .map(|rank| f64::from(rank).powf(-config.slate.zipf_exponent))
             .sum();
         let mut titles = Vec::new();
         for spec in &config.slate.titles {
-            let genre = spec.genre.unwrap_or_else(|| draw_genre(&mut content_stream));
+            let genre = spec
+                .genre
+                .unwrap_or_else(|| draw_genre(&mut content_stream));
             let rating = spec
                 .rating
                 .unwrap_or_else(|| pick(&rating_cumulative, content_stream.uniform()) as u16);
@@ -315,7 +323,8 @@ impl Synthetic {
             titles.push(Title {
                 genre,
                 rating,
-                share: (1.0 - explicit_share).max(0.0) * f64::from(rank).powf(-config.slate.zipf_exponent)
+                share: (1.0 - explicit_share).max(0.0)
+                    * f64::from(rank).powf(-config.slate.zipf_exponent)
                     / zipf_total,
                 launch: None,
                 spike: 0.0,
@@ -401,7 +410,14 @@ impl Synthetic {
         }
     }
 
-    fn fill_request(&self, request: &mut AdRequest, at: SimTime, member: u32, title: u32, kind: BreakKind) {
+    fn fill_request(
+        &self,
+        request: &mut AdRequest,
+        at: SimTime,
+        member: u32,
+        title: u32,
+        kind: BreakKind,
+    ) {
         let row = &self.attributes[member as usize * self.n_attributes..][..self.n_attributes];
         let offset = self.config.countries[usize::from(row[DIM_COUNTRY])].utc_offset_minutes;
         request.at = at;
@@ -424,7 +440,12 @@ impl Synthetic {
         .unwrap_or_default();
     }
 
-    fn schedule_mid_roll(&self, queue: &mut EventQueue<Event>, now: SimTime, session: SessionBreak) {
+    fn schedule_mid_roll(
+        &self,
+        queue: &mut EventQueue<Event>,
+        now: SimTime,
+        session: SessionBreak,
+    ) {
         if self.config.mid_roll.is_none() {
             return;
         }
@@ -450,11 +471,16 @@ impl TrafficSource for Synthetic {
         match event {
             TrafficEvent::SessionArrival { country } => {
                 let country = usize::from(country);
-                let member = self.country_first[country] + self.sessions.below(self.country_members[country]);
+                let member = self.country_first[country]
+                    + self.sessions.below(self.country_members[country]);
                 let length = self.config.session_length.sample(&mut self.sessions);
                 let total = self.title_cumulative.last().copied().unwrap_or(0.0);
                 let title = pick(&self.title_cumulative, self.sessions.uniform() * total) as u32;
-                let session = SessionBreak { member, title, session_end: now + length };
+                let session = SessionBreak {
+                    member,
+                    title,
+                    session_end: now + length,
+                };
                 self.schedule_mid_roll(queue, now, session);
                 self.schedule_next_arrival(queue);
                 if self.config.pre_roll.is_some() {
@@ -465,7 +491,13 @@ impl TrafficSource for Synthetic {
             }
             TrafficEvent::MidRoll(session) => {
                 self.schedule_mid_roll(queue, now, session);
-                self.fill_request(request, now, session.member, session.title, BreakKind::MidRoll);
+                self.fill_request(
+                    request,
+                    now,
+                    session.member,
+                    session.title,
+                    BreakKind::MidRoll,
+                );
                 true
             }
         }
@@ -493,7 +525,10 @@ fn cumulative(weights: &[f64]) -> Vec<f64> {
 #[inline]
 fn pick(cumulative: &[f64], target: f64) -> usize {
     let idx = if cumulative.len() <= 16 {
-        cumulative.iter().position(|&c| target < c).unwrap_or(cumulative.len())
+        cumulative
+            .iter()
+            .position(|&c| target < c)
+            .unwrap_or(cumulative.len())
     } else {
         cumulative.partition_point(|&c| c <= target)
     };
@@ -520,7 +555,10 @@ mod tests {
     #[test]
     fn lognormal_survival_is_half_at_the_median() {
         let model = LengthModel {
-            distribution: SessionLength::LogNormal { median_s: 1800.0, sigma: 0.8 },
+            distribution: SessionLength::LogNormal {
+                median_s: 1800.0,
+                sigma: 0.8,
+            },
             max: SimDuration::HOUR * 4,
         };
         assert!((model.survival(1800.0) - 0.5).abs() < 1e-12);

@@ -46,25 +46,45 @@ fn run_text(text: &str, extra: &[&str]) -> (i32, String, Vec<String>) {
     let file = dir.path().join("scenario.toml");
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("out");
-    let mut args = vec!["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"];
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let output = adsim(&args);
     let left = list(&out);
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned(), left)
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        left,
+    )
 }
 
 fn list(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|entries| entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Asserts a rejected input: exit 2, each `needle` in the message, no outputs.
 fn rejected(text: &str, extra: &[&str], needles: &[&str]) {
     let (code, stderr, left) = run_text(text, extra);
-    assert_eq!(code, 2, "expected exit code 2, got {code}; stderr:\n{stderr}");
+    assert_eq!(
+        code, 2,
+        "expected exit code 2, got {code}; stderr:\n{stderr}"
+    );
     for needle in needles {
-        assert!(stderr.contains(needle), "message lacks {needle:?}:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "message lacks {needle:?}:\n{stderr}"
+        );
     }
     assert!(left.is_empty(), "outputs were written: {left:?}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -79,54 +99,135 @@ fn the_valid_base_runs() {
 
 #[test]
 fn toml_syntax_error() {
-    rejected(&VALID.replace("name = \"tiny\"", "name = \"tiny"), &[], &["line 2", "scenario.toml"]);
+    rejected(
+        &VALID.replace("name = \"tiny\"", "name = \"tiny"),
+        &[],
+        &["line 2", "scenario.toml"],
+    );
 }
 
 #[test]
 fn unknown_or_misspelt_field() {
-    rejected(&VALID.replace("duration = \"2h\"", "duration = \"2h\"\ndurration = \"1d\""), &[], &["line 6", "durration"]);
-    rejected(&VALID.replace("cpm = 10.0", "cpm = 10.0\ngoall = 3"), &[], &["line 25", "line_items.0.goall"]);
+    rejected(
+        &VALID.replace("duration = \"2h\"", "duration = \"2h\"\ndurration = \"1d\""),
+        &[],
+        &["line 6", "durration"],
+    );
+    rejected(
+        &VALID.replace("cpm = 10.0", "cpm = 10.0\ngoall = 3"),
+        &[],
+        &["line 25", "line_items.0.goall"],
+    );
 }
 
 #[test]
 fn wrong_type() {
-    rejected(&VALID.replace("cpm = 10.0", "cpm = \"ten\""), &[], &["line 24", "line_items.0.cpm", "expected"]);
+    rejected(
+        &VALID.replace("cpm = 10.0", "cpm = \"ten\""),
+        &[],
+        &["line 24", "line_items.0.cpm", "expected"],
+    );
 }
 
 #[test]
 fn missing_required_field() {
-    rejected(&VALID.replace("start = 2026-11-02T00:00:00Z\n", ""), &[], &["start", "missing"]);
-    rejected(&VALID.replace("advertiser = \"Acme\"\npriority = 6", "priority = 6"), &[], &["line_items.1.advertiser", "line 28"]);
+    rejected(
+        &VALID.replace("start = 2026-11-02T00:00:00Z\n", ""),
+        &[],
+        &["start", "missing"],
+    );
+    rejected(
+        &VALID.replace("advertiser = \"Acme\"\npriority = 6", "priority = 6"),
+        &[],
+        &["line_items.1.advertiser", "line 28"],
+    );
 }
 
 #[test]
 fn bad_units() {
-    rejected(&VALID.replace("duration = \"2h\"", "duration = \"2x\""), &[], &["line 5", "duration", "unknown unit"]);
-    rejected(&VALID.replace("start = 2026-11-02T00:00:00Z", "start = \"yesterday\""), &[], &["line 4", "start", "date-time"]);
-    rejected(&VALID.replace("utc_offset = \"-05:00\"", "utc_offset = \"-05:10\""), &[], &["line 13", "members.countries.0.utc_offset"]);
+    rejected(
+        &VALID.replace("duration = \"2h\"", "duration = \"2x\""),
+        &[],
+        &["line 5", "duration", "unknown unit"],
+    );
+    rejected(
+        &VALID.replace("start = 2026-11-02T00:00:00Z", "start = \"yesterday\""),
+        &[],
+        &["line 4", "start", "date-time"],
+    );
+    rejected(
+        &VALID.replace("utc_offset = \"-05:00\"", "utc_offset = \"-05:10\""),
+        &[],
+        &["line 13", "members.countries.0.utc_offset"],
+    );
 }
 
 #[test]
 fn out_of_range_values() {
-    rejected(&VALID.replace("share = 0.7", "share = 1.7"), &[], &["line 12", "members.countries.0.share", "between 0 and 1"]);
-    rejected(&VALID.replace("goal = 500", "goal = -5"), &[], &["line 25", "line_items.0.goal"]);
-    rejected(&VALID.replace("priority = 6", "priority = 17"), &[], &["line 31", "line_items.1.priority"]);
-    rejected(&VALID.replace("schema_version = 1", "schema_version = 2"), &[], &["line 1", "schema_version"]);
+    rejected(
+        &VALID.replace("share = 0.7", "share = 1.7"),
+        &[],
+        &["line 12", "members.countries.0.share", "between 0 and 1"],
+    );
+    rejected(
+        &VALID.replace("goal = 500", "goal = -5"),
+        &[],
+        &["line 25", "line_items.0.goal"],
+    );
+    rejected(
+        &VALID.replace("priority = 6", "priority = 17"),
+        &[],
+        &["line 31", "line_items.1.priority"],
+    );
+    rejected(
+        &VALID.replace("schema_version = 1", "schema_version = 2"),
+        &[],
+        &["line 1", "schema_version"],
+    );
 }
 
 #[test]
 fn unknown_reference() {
-    rejected(&VALID.replace("country = [\"US\"]", "country = [\"FR\"]"), &[], &["line 26", "targeting.include.country.0", "unknown country \"FR\"", "`US`, `GB`"]);
-    rejected(&VALID.replace("country = [\"US\"]", "continent = [\"EU\"]"), &[], &["line 26", "unknown attribute `continent`"]);
-    rejected(&VALID.replace("per = \"day\"", "per = \"fortnight\""), &[], &["line 33", "line_items.1.frequency_caps.0.per"]);
+    rejected(
+        &VALID.replace("country = [\"US\"]", "country = [\"FR\"]"),
+        &[],
+        &[
+            "line 26",
+            "targeting.include.country.0",
+            "unknown country \"FR\"",
+            "`US`, `GB`",
+        ],
+    );
+    rejected(
+        &VALID.replace("country = [\"US\"]", "continent = [\"EU\"]"),
+        &[],
+        &["line 26", "unknown attribute `continent`"],
+    );
+    rejected(
+        &VALID.replace("per = \"day\"", "per = \"fortnight\""),
+        &[],
+        &["line 33", "line_items.1.frequency_caps.0.per"],
+    );
 }
 
 #[test]
 fn bad_overrides() {
-    rejected(VALID, &["--set", "members.count=abc"], &["--set #1", "members.count"]);
-    rejected(VALID, &["--set", "line_items.9.cpm=1"], &["--set #1", "line_items"]);
+    rejected(
+        VALID,
+        &["--set", "members.count=abc"],
+        &["--set #1", "members.count"],
+    );
+    rejected(
+        VALID,
+        &["--set", "line_items.9.cpm=1"],
+        &["--set #1", "line_items"],
+    );
     rejected(VALID, &["--set", "nonsense"], &["--set #1"]);
-    rejected(VALID, &["--set", "line_items.0.cpmm=3"], &["--set #1", "line_items.0.cpmm"]);
+    rejected(
+        VALID,
+        &["--set", "line_items.0.cpmm=3"],
+        &["--set #1", "line_items.0.cpmm"],
+    );
 }
 
 #[test]
@@ -153,7 +254,13 @@ fn validate_reports_every_problem_at_once() {
     let output = adsim(&["validate", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    for needle in ["4 problems", "colour", "members.countries.1.utc_offset", "line_items.0.cpm", "line_items.1.frequency_caps.0.per"] {
+    for needle in [
+        "4 problems",
+        "colour",
+        "members.countries.1.utc_offset",
+        "line_items.0.cpm",
+        "line_items.1.frequency_caps.0.per",
+    ] {
         assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
     }
 }

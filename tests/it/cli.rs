@@ -6,21 +6,44 @@ use crate::{adsim, scenario_path};
 fn run_writes_every_output_and_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario_path("quickstart.toml");
-    let output = adsim(&["run", scenario.to_str().unwrap(), "--out", dir.path().to_str().unwrap(), "--set", "duration=3h"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = adsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--set",
+        "duration=3h",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for needle in ["scenario quickstart", "seed 42", "fill", "eCPM", "Crunchy Co TV families"] {
-        assert!(stdout.contains(needle), "summary lacks {needle:?}:\n{stdout}");
+    for needle in [
+        "scenario quickstart",
+        "seed 42",
+        "fill",
+        "eCPM",
+        "Crunchy Co TV families",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "summary lacks {needle:?}:\n{stdout}"
+        );
     }
     for file in ["summary.json", "delivery.csv", "inventory.csv", "run.json"] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["schema_version"], 1);
     assert_eq!(summary["seed"], 42);
     assert_eq!(summary["end"], "2026-11-02T03:00:00Z");
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap()).unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
     assert!(run["requests_per_second"].as_f64().unwrap() > 0.0);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -34,7 +57,15 @@ fn run_writes_every_output_and_prints_a_summary() {
 fn quiet_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = scenario_path("quickstart.toml");
-    let output = adsim(&["run", scenario.to_str().unwrap(), "--out", dir.path().to_str().unwrap(), "--set", "duration=1h", "--quiet"]);
+    let output = adsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--set",
+        "duration=1h",
+        "--quiet",
+    ]);
     assert!(output.status.success());
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
 }
@@ -44,11 +75,18 @@ fn help_and_validate() {
     let output = adsim(&["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    assert!(help.contains("run") && help.contains("validate") && help.contains("Exit codes"), "{help}");
+    assert!(
+        help.contains("run") && help.contains("validate") && help.contains("Exit codes"),
+        "{help}"
+    );
     let output = adsim(&["run", "--help"]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("--set <PATH=VALUE>"));
     let scenario = scenario_path("quickstart.toml");
     let output = adsim(&["validate", scenario.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("ok"));
 }

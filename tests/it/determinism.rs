@@ -6,10 +6,20 @@ const DETERMINISTIC_FILES: [&str; 3] = ["summary.json", "delivery.csv", "invento
 
 fn run_into(dir: &std::path::Path, extra: &[&str]) {
     let scenario = scenario_path("quickstart.toml");
-    let mut args = vec!["run", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"];
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let output = adsim(&args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -38,7 +48,14 @@ fn changing_a_line_item_does_not_change_traffic() {
     run_into(base.path(), &["--set", "duration=6h"]);
     run_into(
         changed.path(),
-        &["--set", "duration=6h", "--set", "line_items.6.pacing=asap", "--set", "line_items.3.cpm=1"],
+        &[
+            "--set",
+            "duration=6h",
+            "--set",
+            "line_items.6.pacing=asap",
+            "--set",
+            "line_items.3.cpm=1",
+        ],
     );
     let requests = |dir: &std::path::Path| -> Vec<String> {
         std::fs::read_to_string(dir.join("inventory.csv"))
@@ -48,6 +65,11 @@ fn changing_a_line_item_does_not_change_traffic() {
             .collect()
     };
     assert_eq!(requests(base.path()), requests(changed.path()));
-    let delivery = |dir: &std::path::Path| std::fs::read_to_string(dir.join("delivery.csv")).unwrap();
-    assert_ne!(delivery(base.path()), delivery(changed.path()), "the change should alter delivery");
+    let delivery =
+        |dir: &std::path::Path| std::fs::read_to_string(dir.join("delivery.csv")).unwrap();
+    assert_ne!(
+        delivery(base.path()),
+        delivery(changed.path()),
+        "the change should alter delivery"
+    );
 }

@@ -19,16 +19,34 @@ fn check(scenario: &Scenario) {
     for record in simulation.server().trace() {
         let request = &record.request;
         let pod = request.pod;
-        assert!(record.items.len() <= usize::from(pod.max_slots), "pod over its slot count: {record:?}");
-        let seconds: u32 = record.items.iter().map(|&idx| u32::from(items[idx].creative_duration_s)).sum();
-        assert!(seconds <= u32::from(pod.max_duration_s), "pod over its duration: {record:?}");
+        assert!(
+            record.items.len() <= usize::from(pod.max_slots),
+            "pod over its slot count: {record:?}"
+        );
+        let seconds: u32 = record
+            .items
+            .iter()
+            .map(|&idx| u32::from(items[idx].creative_duration_s))
+            .sum();
+        assert!(
+            seconds <= u32::from(pod.max_duration_s),
+            "pod over its duration: {record:?}"
+        );
         for (pos, &idx) in record.items.iter().enumerate() {
             let item = &items[idx];
-            assert!(pod.allows(item.creative_duration_s), "creative length not allowed: {record:?}");
-            assert!(!record.items[..pos].contains(&idx), "line item twice in a pod: {record:?}");
+            assert!(
+                pod.allows(item.creative_duration_s),
+                "creative length not allowed: {record:?}"
+            );
+            assert!(
+                !record.items[..pos].contains(&idx),
+                "line item twice in a pod: {record:?}"
+            );
             if let Some(category) = item.category {
                 assert!(
-                    !record.items[..pos].iter().any(|&other| items[other].category == Some(category)),
+                    !record.items[..pos]
+                        .iter()
+                        .any(|&other| items[other].category == Some(category)),
                     "competitive separation broken: {record:?}"
                 );
             }
@@ -39,20 +57,37 @@ fn check(scenario: &Scenario) {
                 request.at
             );
             for rule in &item.targeting {
-                assert!(rule.accepts(request.values[rule.dim]), "{} served off-target: {rule:?}", item.name);
+                assert!(
+                    rule.accepts(request.values[rule.dim]),
+                    "{} served off-target: {rule:?}",
+                    item.name
+                );
             }
             delivered[idx] += 1;
             for (cap_idx, cap) in item.caps.iter().enumerate() {
                 let window = cap.period.window(request.at, request.utc_offset_minutes);
-                let count = item_counts.entry((request.member, idx, cap_idx, window)).or_default();
+                let count = item_counts
+                    .entry((request.member, idx, cap_idx, window))
+                    .or_default();
                 *count += 1;
-                assert!(*count <= u32::from(cap.max), "{} cap {cap:?} exceeded for member {}", item.name, request.member);
+                assert!(
+                    *count <= u32::from(cap.max),
+                    "{} cap {cap:?} exceeded for member {}",
+                    item.name,
+                    request.member
+                );
             }
             for (cap_idx, cap) in advertisers[item.advertiser].caps.iter().enumerate() {
                 let window = cap.period.window(request.at, request.utc_offset_minutes);
-                let count = advertiser_counts.entry((request.member, item.advertiser, cap_idx, window)).or_default();
+                let count = advertiser_counts
+                    .entry((request.member, item.advertiser, cap_idx, window))
+                    .or_default();
                 *count += 1;
-                assert!(*count <= u32::from(cap.max), "advertiser cap {cap:?} exceeded for member {}", request.member);
+                assert!(
+                    *count <= u32::from(cap.max),
+                    "advertiser cap {cap:?} exceeded for member {}",
+                    request.member
+                );
             }
         }
         placed_total += record.items.len() as u64;
@@ -63,11 +98,19 @@ fn check(scenario: &Scenario) {
     for (idx, item) in items.iter().enumerate() {
         assert_eq!(delivered[idx], metrics.items[idx].impressions);
         if let Some(goal) = item.goal {
-            assert!(delivered[idx] <= goal, "{} over-delivered {} > {goal}", item.name, delivered[idx]);
+            assert!(
+                delivered[idx] <= goal,
+                "{} over-delivered {} > {goal}",
+                item.name,
+                delivered[idx]
+            );
         }
     }
     // Caps must actually bind somewhere, or this test proves nothing about them.
-    assert!(metrics.items.iter().any(|item| item.lost_to_caps > 0), "no cap ever bound");
+    assert!(
+        metrics.items.iter().any(|item| item.lost_to_caps > 0),
+        "no cap ever bound"
+    );
 }
 
 #[test]
@@ -96,6 +139,9 @@ fn hourly_and_weekly_caps_hold_across_a_week_boundary() {
         ],
     );
     assert_eq!(scenario.duration(), SimDuration::DAY * 2);
-    assert_eq!(scenario.adserver.advertisers[0].caps[0].period, Period::Week);
+    assert_eq!(
+        scenario.adserver.advertisers[0].caps[0].period,
+        Period::Week
+    );
     check(&scenario);
 }

@@ -16,7 +16,9 @@ use adsim::scenario::{self, Scenario};
 
 /// Path of a file in the repository's `scenarios/` folder.
 pub fn scenario_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
 }
 
 /// Loads a checked-in scenario with `--set`-style overrides.
@@ -37,5 +39,8 @@ pub fn simulate(scenario: &Scenario, trace: bool) -> Simulation {
 
 /// Runs the `adsim` binary.
 pub fn adsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_adsim")).args(args).output().expect("adsim runs")
+    Command::new(env!("CARGO_BIN_EXE_adsim"))
+        .args(args)
+        .output()
+        .expect("adsim runs")
 }

@@ -41,12 +41,24 @@ fn even_pacing_tracks_the_target_curve() {
         let simulation = crate::simulate(&scenario, false);
         let csv = report::delivery_csv(&scenario, &simulation);
         for name in FEASIBLE {
-            let idx = scenario.adserver.line_items.iter().position(|item| item.name == name).unwrap();
+            let idx = scenario
+                .adserver
+                .line_items
+                .iter()
+                .position(|item| item.name == name)
+                .unwrap();
             let goal = scenario.adserver.line_items[idx].goal.unwrap() as f64;
             let delivered = simulation.metrics().items[idx].impressions as f64;
-            assert!(delivered >= 0.995 * goal, "seed {seed}: {name} delivered {delivered} of {goal}");
+            assert!(
+                delivered >= 0.995 * goal,
+                "seed {seed}: {name} delivered {delivered} of {goal}"
+            );
             let gap = worst_gap(&csv, name, goal);
-            assert!(gap <= 0.005, "seed {seed}: {name} strays {:.2}% of its goal from the curve", gap * 100.0);
+            assert!(
+                gap <= 0.005,
+                "seed {seed}: {name} strays {:.2}% of its goal from the curve",
+                gap * 100.0
+            );
         }
     }
 }
@@ -57,5 +69,8 @@ fn asap_front_loads_delivery() {
     let simulation = crate::simulate(&scenario, false);
     let csv = report::delivery_csv(&scenario, &simulation);
     let goal = scenario.adserver.line_items[4].goal.unwrap() as f64;
-    assert!(worst_gap(&csv, "Kaiju Cola JP", goal) > 0.2, "asap should run far ahead of the even curve");
+    assert!(
+        worst_gap(&csv, "Kaiju Cola JP", goal) > 0.2,
+        "asap should run far ahead of the even curve"
+    );
 }

@@ -19,7 +19,10 @@ fn every_scenario_matches_its_snapshot() {
         .filter(|name| name.ends_with(".toml"))
         .collect();
     names.sort();
-    assert!(names.len() >= 2, "expected the checked-in scenarios, found {names:?}");
+    assert!(
+        names.len() >= 2,
+        "expected the checked-in scenarios, found {names:?}"
+    );
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut mismatched = Vec::new();
     for name in &names {
@@ -28,17 +31,34 @@ fn every_scenario_matches_its_snapshot() {
         let scenario = crate::load(name, &[HORIZON, &members]);
         let simulation = crate::simulate(&scenario, false);
         let (_, files) = report::render(&scenario, &simulation);
-        let summary = &files.iter().find(|(file, _)| *file == "summary.json").unwrap().1;
-        let snapshot = dir.join("tests/it/snapshots").join(name.replace(".toml", ".summary.json"));
+        let summary = &files
+            .iter()
+            .find(|(file, _)| *file == "summary.json")
+            .unwrap()
+            .1;
+        let snapshot = dir
+            .join("tests/it/snapshots")
+            .join(name.replace(".toml", ".summary.json"));
         if update {
             std::fs::write(&snapshot, summary).unwrap();
             continue;
         }
-        let expected = std::fs::read_to_string(&snapshot)
-            .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_EXPECT=1", snapshot.display()));
+        let expected = std::fs::read_to_string(&snapshot).unwrap_or_else(|_| {
+            panic!(
+                "no snapshot {}; run with UPDATE_EXPECT=1",
+                snapshot.display()
+            )
+        });
         if &expected != summary {
-            mismatched.push(format!("{name}: summary differs from {}", snapshot.display()));
+            mismatched.push(format!(
+                "{name}: summary differs from {}",
+                snapshot.display()
+            ));
         }
     }
-    assert!(mismatched.is_empty(), "{}\n(UPDATE_EXPECT=1 refreshes snapshots after an intended change)", mismatched.join("\n"));
+    assert!(
+        mismatched.is_empty(),
+        "{}\n(UPDATE_EXPECT=1 refreshes snapshots after an intended change)",
+        mismatched.join("\n")
+    );
 }

@@ -5,7 +5,9 @@
 
 use adsim::engine::{Event, EventQueue};
 use adsim::time::SimDuration;
-use adsim::traffic::{AdRequest, BreakKind, ExpectedTraffic, Synthetic, TrafficEvent, TrafficSource, DIM_COUNTRY};
+use adsim::traffic::{
+    AdRequest, BreakKind, DIM_COUNTRY, ExpectedTraffic, Synthetic, TrafficEvent, TrafficSource,
+};
 
 struct Counts {
     /// `sessions[country][hour]`
@@ -33,7 +35,9 @@ fn count(overrides: &[&str], seed: u64) -> (Counts, ExpectedTraffic) {
     };
     source.start(&mut queue);
     while let Some((at, event)) = queue.pop() {
-        let Event::Traffic(traffic_event) = event else { unreachable!("only traffic events") };
+        let Event::Traffic(traffic_event) = event else {
+            unreachable!("only traffic events")
+        };
         let hour = ((at - config.start).0 / SimDuration::HOUR.0) as usize;
         if source.handle(traffic_event, at, &mut queue, &mut request) {
             counts.requests[hour] += 1.0;
@@ -57,7 +61,9 @@ fn hourly_session_arrivals_follow_the_profile_in_local_time() {
         let (counts, expected) = count(&[], seed);
         for (country, series) in counts.sessions.iter().enumerate() {
             for (hour, &observed) in series.iter().enumerate() {
-                let mean: f64 = expected.sessions[country][hour * 60..(hour + 1) * 60].iter().sum();
+                let mean: f64 = expected.sessions[country][hour * 60..(hour + 1) * 60]
+                    .iter()
+                    .sum();
                 let sigma = mean.sqrt();
                 assert!(
                     (observed - mean).abs() <= 4.0 * sigma + 1.0,
@@ -68,9 +74,24 @@ fn hourly_session_arrivals_follow_the_profile_in_local_time() {
         }
         // The profile really is in local time: the US (UTC−5) peaks at 21:00 local = 02:00 UTC,
         // Japan (UTC+9) at 21:00 local = 12:00 UTC.
-        let peak = |series: &Vec<f64>| series.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-        assert!((1..=3).contains(&peak(&counts.sessions[0])), "US peak hour {}", peak(&counts.sessions[0]));
-        assert!((11..=13).contains(&peak(&counts.sessions[2])), "JP peak hour {}", peak(&counts.sessions[2]));
+        let peak = |series: &Vec<f64>| {
+            series
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0
+        };
+        assert!(
+            (1..=3).contains(&peak(&counts.sessions[0])),
+            "US peak hour {}",
+            peak(&counts.sessions[0])
+        );
+        assert!(
+            (11..=13).contains(&peak(&counts.sessions[2])),
+            "JP peak hour {}",
+            peak(&counts.sessions[2])
+        );
     }
 }
 
