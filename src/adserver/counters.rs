@@ -70,15 +70,6 @@ struct Entry {
     window: u32,
 }
 
-/// A member's counter as seen at one instant: its count in the current window and its
-/// position in the member's block.
-#[derive(Clone, Copy, Debug)]
-pub struct Seen {
-    pub counter: u16,
-    pub count: u16,
-    pos: u16,
-}
-
 #[derive(Clone, Copy)]
 struct Slot {
     /// Arena index of the member's block, or `NONE`.
@@ -98,6 +89,11 @@ pub struct Counters {
     /// the `window` field of their first entry.
     free: Vec<u32>,
     used: u64,
+    /// The loaded member's counts in the current windows, by counter id (valid for the
+    /// counters listed in `loaded`), and the block position of each loaded counter.
+    counts: Vec<u16>,
+    positions: Vec<u16>,
+    loaded: Vec<u16>,
 }
 
 impl Counters {
@@ -108,6 +104,7 @@ impl Counters {
             "too many counters: {}",
             periods.len()
         );
+        let n_counters = periods.len();
         Counters {
             periods: periods.into_iter().map(|period| period as u8).collect(),
             slots: vec![
@@ -121,13 +118,10 @@ impl Counters {
             end: 0,
             free: Vec::new(),
             used: 0,
+            counts: vec![0; n_counters],
+            positions: vec![u16::MAX; n_counters],
+            loaded: Vec::with_capacity(32),
         }
-    }
-
-    #[inline]
-    fn block(&self, offset: u32, len: u16) -> &[Entry] {
-        let start = offset as usize & (CHUNK - 1);
-        &self.chunks[(offset >> CHUNK_BITS) as usize][start..start + usize::from(len)]
     }
 
     #[inline]
@@ -135,55 +129,59 @@ impl Counters {
         &mut self.chunks[(idx >> CHUNK_BITS) as usize][idx as usize & (CHUNK - 1)]
     }
 
-    /// Replaces `seen` with the member's counters and their counts in the windows current at
-    /// `at`.
+    /// Loads `member`'s counts in the windows current at `at`, for `count` and `bump`.
+    /// Call `unload` before loading another member.
     #[inline]
-    pub fn load(&self, member: u32, at: SimTime, offset_minutes: i32, seen: &mut Vec<Seen>) {
-        seen.clear();
+    pub fn load(&mut self, member: u32, at: SimTime, offset_minutes: i32) {
+        debug_assert!(self.loaded.is_empty(), "load without unload");
         let slot = self.slots[member as usize];
         if slot.len == 0 {
             return;
         }
         let windows = windows(at, offset_minutes);
-        for (pos, entry) in self.block(slot.offset, slot.len).iter().enumerate() {
-            let current = windows[self.periods[usize::from(entry.counter)] as usize];
-            let count = if entry.window == current {
+        let start = slot.offset as usize & (CHUNK - 1);
+        let block = &self.chunks[(slot.offset >> CHUNK_BITS) as usize]
+            [start..start + usize::from(slot.len)];
+        for (pos, entry) in block.iter().enumerate() {
+            let counter = usize::from(entry.counter);
+            let current = windows[usize::from(self.periods[counter])];
+            self.counts[counter] = if entry.window == current {
                 entry.count
             } else {
                 0
             };
-            seen.push(Seen {
-                counter: entry.counter,
-                count,
-                pos: pos as u16,
-            });
+            self.positions[counter] = pos as u16;
+            self.loaded.push(entry.counter);
         }
     }
 
-    /// The count of `counter` in `seen` (0 if the member has never been counted).
+    /// Forgets the loaded member.
     #[inline]
-    pub fn count(seen: &[Seen], counter: u16) -> u16 {
-        seen.iter()
-            .find(|s| s.counter == counter)
-            .map_or(0, |s| s.count)
+    pub fn unload(&mut self) {
+        for &counter in &self.loaded {
+            self.counts[usize::from(counter)] = 0;
+            self.positions[usize::from(counter)] = u16::MAX;
+        }
+        self.loaded.clear();
     }
 
-    /// Adds one to the member's `counter` in the window current at `at`, keeping `seen` in
-    /// step. Returns true if this is the member's first ever entry for the counter.
-    pub fn bump(
-        &mut self,
-        member: u32,
-        counter: u16,
-        at: SimTime,
-        offset_minutes: i32,
-        seen: &mut Vec<Seen>,
-    ) -> bool {
-        let window = windows(at, offset_minutes)[self.periods[usize::from(counter)] as usize];
+    /// The loaded member's count of `counter` in its current window.
+    #[inline]
+    pub fn count(&self, counter: u16) -> u16 {
+        self.counts[usize::from(counter)]
+    }
+
+    /// Adds one to the loaded `member`'s `counter` in the window current at `at`. Returns
+    /// true if this is the member's first ever entry for the counter.
+    pub fn bump(&mut self, member: u32, counter: u16, at: SimTime, offset_minutes: i32) -> bool {
+        let counter_idx = usize::from(counter);
+        let window = windows(at, offset_minutes)[usize::from(self.periods[counter_idx])];
         let slot = self.slots[member as usize];
-        if let Some(s) = seen.iter_mut().find(|s| s.counter == counter) {
-            s.count = s.count.saturating_add(1);
-            let count = s.count;
-            let entry = self.entry_mut(slot.offset + u32::from(s.pos));
+        let count = self.counts[counter_idx].saturating_add(1);
+        self.counts[counter_idx] = count;
+        let pos = self.positions[counter_idx];
+        if pos != u16::MAX {
+            let entry = self.entry_mut(slot.offset + u32::from(pos));
             entry.window = window;
             entry.count = count;
             return false;
@@ -197,26 +195,23 @@ impl Counters {
             slot.offset
         } else {
             let grown = self.allocate((capacity * 2).max(MIN_BLOCK));
+            for pos in 0..u32::from(slot.len) {
+                let moved = self.chunks[((slot.offset + pos) >> CHUNK_BITS) as usize]
+                    [(slot.offset + pos) as usize & (CHUNK - 1)];
+                *self.entry_mut(grown + pos) = moved;
+            }
             if slot.len > 0 {
-                for pos in 0..u32::from(slot.len) {
-                    let moved = self.chunks[((slot.offset + pos) >> CHUNK_BITS) as usize]
-                        [(slot.offset + pos) as usize & (CHUNK - 1)];
-                    *self.entry_mut(grown + pos) = moved;
-                }
                 self.release(slot.offset, capacity);
             }
             grown
         };
         *self.entry_mut(offset + u32::from(slot.len)) = Entry {
             counter,
-            count: 1,
+            count,
             window,
         };
-        seen.push(Seen {
-            counter,
-            count: 1,
-            pos: slot.len,
-        });
+        self.positions[counter_idx] = slot.len;
+        self.loaded.push(counter);
         self.slots[member as usize] = Slot {
             offset,
             len: slot.len + 1,
@@ -283,30 +278,37 @@ mod tests {
     #[test]
     fn windows_roll_in_local_time() {
         let mut counters = Counters::new(2, vec![Period::Flight, Period::Day, Period::Hour]);
-        let mut seen = Vec::new();
         // 23:30 UTC is 18:30 in New York (UTC−5) and 08:30 next day in Tokyo (UTC+9).
         let t = SimTime::from_utc(2026, 11, 2, 23, 30, 0);
-        counters.load(0, t, -300, &mut seen);
-        assert!(counters.bump(0, 0, t, -300, &mut seen));
-        assert!(counters.bump(0, 1, t, -300, &mut seen));
-        assert!(!counters.bump(0, 1, t, -300, &mut seen));
-        assert_eq!(Counters::count(&seen, 1), 2);
+        counters.load(0, t, -300);
+        assert!(counters.bump(0, 0, t, -300));
+        assert!(counters.bump(0, 1, t, -300));
+        assert!(!counters.bump(0, 1, t, -300));
+        assert_eq!(counters.count(1), 2);
         // Two hours later it is 01:30 UTC but still the same day in New York.
         let later = t + SimDuration::HOUR * 2;
-        counters.load(0, later, -300, &mut seen);
-        assert_eq!(Counters::count(&seen, 1), 2);
-        assert_eq!(Counters::count(&seen, 0), 1);
+        counters.unload();
+        counters.load(0, later, -300);
+        assert_eq!(counters.count(1), 2);
+        assert_eq!(counters.count(0), 1);
         // Six hours later it is a new day in New York: the day count restarts, the flight not.
         let next_day = t + SimDuration::HOUR * 6;
-        counters.load(0, next_day, -300, &mut seen);
-        assert_eq!(Counters::count(&seen, 1), 0);
-        assert_eq!(Counters::count(&seen, 0), 1);
-        counters.bump(0, 1, next_day, -300, &mut seen);
-        counters.load(0, next_day, -300, &mut seen);
-        assert_eq!(Counters::count(&seen, 1), 1);
+        counters.unload();
+        counters.load(0, next_day, -300);
+        assert_eq!(counters.count(1), 0);
+        assert_eq!(counters.count(0), 1);
+        counters.bump(0, 1, next_day, -300);
+        counters.unload();
+        counters.load(0, next_day, -300);
+        assert_eq!(counters.count(1), 1);
         // Member 1 is untouched.
-        counters.load(1, t, 540, &mut seen);
-        assert!(seen.is_empty());
+        counters.unload();
+        counters.load(1, t, 540);
+        assert_eq!(
+            (counters.count(0), counters.count(1), counters.count(2)),
+            (0, 0, 0)
+        );
+        counters.unload();
         assert_eq!(counters.n_entries(), 2);
     }
 
@@ -316,30 +318,31 @@ mod tests {
         // survive the moves, and freed blocks must be reused by other members.
         let n_counters = 40;
         let mut counters = Counters::new(3, vec![Period::Flight; n_counters]);
-        let mut seen = Vec::new();
         let t = SimTime(0);
         for member in 0..3 {
             for round in 0..3 {
-                counters.load(member, t, 0, &mut seen);
+                counters.load(member, t, 0);
                 for counter in 0..n_counters as u16 {
                     if (counter as u32 + member) % (round + 1) == 0 {
-                        counters.bump(member, counter, t, 0, &mut seen);
+                        counters.bump(member, counter, t, 0);
                     }
                 }
+                counters.unload();
             }
         }
         for member in 0..3u32 {
-            counters.load(member, t, 0, &mut seen);
+            counters.load(member, t, 0);
             for counter in 0..n_counters as u16 {
                 let expected = (0..3)
                     .filter(|round| (u32::from(counter) + member) % (round + 1) == 0)
                     .count();
                 assert_eq!(
-                    usize::from(Counters::count(&seen, counter)),
+                    usize::from(counters.count(counter)),
                     expected,
                     "member {member} counter {counter}"
                 );
             }
+            counters.unload();
         }
         assert_eq!(counters.n_entries(), 3 * n_counters as u64);
         // Blocks of 2, 4, …, 32 were freed by member 0 and reused by members 1 and 2, so

@@ -14,7 +14,7 @@
 mod counters;
 mod targeting;
 
-pub use counters::{Counters, MAX_COUNTERS, Period, Seen};
+pub use counters::{Counters, MAX_COUNTERS, Period};
 pub use targeting::{Rule, Targeting, bitset_words};
 
 use crate::engine::Stream;
@@ -126,7 +126,6 @@ pub struct AdServer {
     stream: Stream,
     // Per-request scratch, reused so that serving allocates nothing.
     set: Vec<u64>,
-    seen: Vec<Seen>,
     /// Eligible items of the current request, as a bitset indexed by rank.
     candidates: Vec<u64>,
     /// Serving order: `rank[idx]` of each item and `by_rank[rank]`, refreshed when urgency
@@ -277,7 +276,6 @@ impl AdServer {
             pacing_interval: config.pacing_interval,
             stream: Stream::new(seed, "adserver.pacing"),
             set: vec![0; words],
-            seen: Vec::with_capacity(32),
             candidates: vec![0; words],
             rank: (0..n as u16).collect(),
             by_rank: (0..n as u16).collect(),
@@ -414,18 +412,14 @@ impl AdServer {
                 }
                 if !item.cap_checks.is_empty() {
                     if !loaded {
-                        self.counters.load(
-                            request.member,
-                            request.at,
-                            request.utc_offset_minutes,
-                            &mut self.seen,
-                        );
+                        self.counters
+                            .load(request.member, request.at, request.utc_offset_minutes);
                         loaded = true;
                     }
                     if item
                         .cap_checks
                         .iter()
-                        .any(|&(counter, max)| Counters::count(&self.seen, counter) >= max)
+                        .any(|&(counter, max)| self.counters.count(counter) >= max)
                     {
                         metrics.items[item.scenario_idx].lost_to_caps += 1;
                         continue;
@@ -467,19 +461,15 @@ impl AdServer {
                     continue;
                 }
                 if !loaded {
-                    self.counters.load(
-                        request.member,
-                        request.at,
-                        request.utc_offset_minutes,
-                        &mut self.seen,
-                    );
+                    self.counters
+                        .load(request.member, request.at, request.utc_offset_minutes);
                     loaded = true;
                 }
                 // An advertiser's caps can be reached by an earlier ad in this same pod.
                 if item
                     .cap_checks
                     .iter()
-                    .any(|&(counter, max)| Counters::count(&self.seen, counter) >= max)
+                    .any(|&(counter, max)| self.counters.count(counter) >= max)
                 {
                     continue;
                 }
@@ -489,7 +479,6 @@ impl AdServer {
                         counter,
                         request.at,
                         request.utc_offset_minutes,
-                        &mut self.seen,
                     );
                     if first && bump_idx == 0 {
                         metrics.items[item.scenario_idx].reach += 1;
@@ -514,6 +503,9 @@ impl AdServer {
                     self.set_active(idx, false);
                 }
             }
+        }
+        if loaded {
+            self.counters.unload();
         }
         metrics.record_request(request, placed);
         if let Some(trace) = &mut self.trace {

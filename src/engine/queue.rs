@@ -91,10 +91,18 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`, after every event already scheduled for that same time.
     /// Events must not be scheduled before the last event taken.
     pub fn schedule(&mut self, at: SimTime, event: E) {
-        let entry = Entry { at, seq: self.next_seq, event };
+        let entry = Entry {
+            at,
+            seq: self.next_seq,
+            event,
+        };
         self.next_seq += 1;
         self.len += 1;
-        assert!(at >= self.last_popped, "event scheduled in the past: {at:?} < {:?}", self.last_popped);
+        assert!(
+            at >= self.last_popped,
+            "event scheduled in the past: {at:?} < {:?}",
+            self.last_popped
+        );
         let bucket = bucket_of(at);
         // `current` holds the earliest pending events in order; an event for an earlier bucket
         // (the queue may have advanced past empty buckets when peeked) belongs there too.
@@ -115,7 +123,9 @@ impl<E> EventQueue<E> {
         while self.current.is_empty() && self.len > 0 {
             if self.in_ring == 0 {
                 // Nothing within the ring: jump straight to the earliest far event's bucket.
-                let Some(Reverse(Far(first))) = self.far.peek() else { return };
+                let Some(Reverse(Far(first))) = self.far.peek() else {
+                    return;
+                };
                 self.current_bucket = bucket_of(first.at);
             } else {
                 self.current_bucket += 1;
@@ -125,7 +135,9 @@ impl<E> EventQueue<E> {
                 if bucket >= self.current_bucket + N_BUCKETS {
                     break;
                 }
-                let Some(Reverse(Far(entry))) = self.far.pop() else { break };
+                let Some(Reverse(Far(entry))) = self.far.pop() else {
+                    break;
+                };
                 if bucket == self.current_bucket {
                     self.current.push(entry);
                 } else {
@@ -136,7 +148,8 @@ impl<E> EventQueue<E> {
             let slot = &mut self.ring[(self.current_bucket % N_BUCKETS) as usize];
             self.in_ring -= slot.len();
             self.current.append(slot);
-            self.current.sort_unstable_by_key(|entry| Reverse(entry.key()));
+            self.current
+                .sort_unstable_by_key(|entry| Reverse(entry.key()));
         }
     }
 
@@ -180,7 +193,13 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
             order,
-            vec![(SimTime(1), "a"), (SimTime(3), "c"), (SimTime(5), "b1"), (SimTime(5), "b2"), (SimTime(5), "b3")]
+            vec![
+                (SimTime(1), "a"),
+                (SimTime(3), "c"),
+                (SimTime(5), "b1"),
+                (SimTime(5), "b2"),
+                (SimTime(5), "b3")
+            ]
         );
     }
 
