@@ -323,7 +323,7 @@ mod tests {
             for round in 0..3 {
                 counters.load(member, t, 0);
                 for counter in 0..n_counters as u16 {
-                    if (counter as u32 + member) % (round + 1) == 0 {
+                    if (counter as u32 + member).is_multiple_of(round + 1) {
                         counters.bump(member, counter, t, 0);
                     }
                 }
@@ -334,7 +334,7 @@ mod tests {
             counters.load(member, t, 0);
             for counter in 0..n_counters as u16 {
                 let expected = (0..3)
-                    .filter(|round| (u32::from(counter) + member) % (round + 1) == 0)
+                    .filter(|round| (u32::from(counter) + member).is_multiple_of(round + 1))
                     .count();
                 assert_eq!(
                     usize::from(counters.count(counter)),

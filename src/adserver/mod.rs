@@ -70,6 +70,9 @@ pub struct Config {
     pub pacing_interval: SimDuration,
 }
 
+/// A line item's `(counter, max)` cap checks and the counters an impression bumps.
+type ItemCounters = (Vec<(u16, u16)>, Vec<u16>);
+
 /// A line item as the hot path wants it, in priority order.
 struct Item {
     /// Position in the scenario's list (reports use scenario order).
@@ -170,7 +173,7 @@ impl AdServer {
                     .collect()
             })
             .collect();
-        let item_counters: Vec<(Vec<(u16, u16)>, Vec<u16>)> = config
+        let item_counters: Vec<ItemCounters> = config
             .line_items
             .iter()
             .map(|line_item| {
@@ -484,11 +487,10 @@ impl AdServer {
                         metrics.items[item.scenario_idx].reach += 1;
                     }
                 }
+                // At most 16 slots (validated), so at most 16 categories.
                 if let Some(category) = item.category {
-                    if n_categories < categories.len() {
-                        categories[n_categories] = category;
-                        n_categories += 1;
-                    }
+                    categories[n_categories] = category;
+                    n_categories += 1;
                 }
                 slots_left -= 1;
                 seconds_left -= item.creative_duration_s;

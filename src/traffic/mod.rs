@@ -37,7 +37,7 @@ impl PodSpec {
     /// Whether a creative of `duration_s` seconds may fill a slot of this pod.
     #[inline]
     pub fn allows(&self, duration_s: u16) -> bool {
-        duration_s % 5 == 0
+        duration_s.is_multiple_of(5)
             && duration_s / 5 < 64
             && self.allowed_durations >> (duration_s / 5) & 1 == 1
     }
@@ -45,7 +45,7 @@ impl PodSpec {
     /// Slot opportunities the pod offers: the slot count, limited by how many of the shortest
     /// allowed creatives fit in its duration.
     pub fn opportunities(&self) -> u32 {
-        let shortest = u32::from(self.allowed_durations.trailing_zeros()) * 5;
+        let shortest = self.allowed_durations.trailing_zeros() * 5;
         if self.allowed_durations == 0 || shortest == 0 {
             return 0;
         }
