@@ -35,7 +35,10 @@ fn engine(c: &mut Criterion) {
             let mut simulation = Simulation::new(black_box(&scenario));
             simulation.run();
             let metrics = simulation.metrics();
-            assert_eq!((metrics.requests, metrics.impressions), (QUICKSTART_2H_REQUESTS, QUICKSTART_2H_IMPRESSIONS));
+            assert_eq!(
+                (metrics.requests, metrics.impressions),
+                (QUICKSTART_2H_REQUESTS, QUICKSTART_2H_IMPRESSIONS)
+            );
         })
     });
     group.finish();
@@ -59,14 +62,31 @@ fn decisioning(c: &mut Criterion) {
     }
     assert_eq!(requests.len() as u64, QUICKSTART_2H_REQUESTS);
     let dims = traffic.dimensions().clone();
-    let offsets: Vec<i32> = scenario.traffic.countries.iter().map(|c| c.utc_offset_minutes).collect();
+    let offsets: Vec<i32> = scenario
+        .traffic
+        .countries
+        .iter()
+        .map(|c| c.utc_offset_minutes)
+        .collect();
     let expected = ExpectedTraffic::new(&scenario.traffic);
     let build = || {
-        let mut server = AdServer::new(&scenario.adserver, &dims, &offsets, &expected, traffic.n_members(), scenario.seed);
+        let mut server = AdServer::new(
+            &scenario.adserver,
+            &dims,
+            &offsets,
+            &expected,
+            traffic.n_members(),
+            scenario.seed,
+        );
         for idx in 0..server.n_items() {
             server.start_flight(idx, scenario.start);
         }
-        let metrics = Metrics::new(scenario.start, scenario.end, scenario.adserver.line_items.len(), &dims);
+        let metrics = Metrics::new(
+            scenario.start,
+            scenario.end,
+            scenario.adserver.line_items.len(),
+            &dims,
+        );
         (server, metrics)
     };
     let (mut server, mut metrics) = build();

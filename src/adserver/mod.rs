@@ -122,6 +122,8 @@ pub struct AdServer {
     urgency: Vec<f64>,
     delivered: Vec<u64>,
     interval: Vec<IntervalCounts>,
+    /// When each item's pacer last decided: the interval its counts cover starts there.
+    last_update: Vec<SimTime>,
     /// Cumulative expected requests per minute of the horizon, one per distinct scope.
     curves: Vec<Vec<f64>>,
     curve_start: SimTime,
@@ -274,6 +276,7 @@ impl AdServer {
             urgency: vec![0.0; n],
             delivered: vec![0; n],
             interval: vec![IntervalCounts::default(); n],
+            last_update: vec![SimTime::default(); n],
             curves,
             curve_start: expected.start,
             pacing_interval: config.pacing_interval,
@@ -349,6 +352,7 @@ impl AdServer {
         if !self.goal_met(idx) {
             self.set_active(idx, true);
             self.interval[idx] = IntervalCounts::default();
+            self.last_update[idx] = now;
             self.update_pacer(idx, now);
             self.rerank();
         }
@@ -382,12 +386,13 @@ impl AdServer {
             delivered: self.delivered[idx],
             target_next,
             expected_last: self.expected_at(item.curve, now)
-                - self.expected_at(item.curve, now - self.pacing_interval),
+                - self.expected_at(item.curve, self.last_update[idx]),
             expected_next: self.expected_at(item.curve, next) - self.expected_at(item.curve, now),
             eligible: counts.eligible,
             attempts: counts.attempts,
             deliveries: counts.deliveries,
         };
+        self.last_update[idx] = now;
         self.throttle[idx] = self.pacers[idx]
             .update(&observation)
             .participation

@@ -26,11 +26,12 @@ pub struct Observation {
     /// Cumulative delivery the traffic-following schedule asks for by `now + interval`
     /// [impressions] (0 without a goal).
     pub target_next: f64,
-    /// Expected requests in the item's country/break scope during the last interval and
-    /// during the next one, from the scenario's traffic curve.
+    /// Expected requests in the item's scope (the countries, break kinds, local hours and
+    /// weekdays it targets), from the scenario's traffic curve: since the previous decision
+    /// (0 at the first), and during the next interval.
     pub expected_last: f64,
     pub expected_next: f64,
-    /// In the last interval: requests for which the item was eligible before pacing
+    /// Since the previous decision: requests for which the item was eligible before pacing
     /// (targeting, flight, caps, goal), those on which it took part after pacing, and the
     /// impressions it won.
     pub eligible: u64,

@@ -164,14 +164,17 @@ pub struct Breaks {
     pub mid_roll_interval: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pod {
     #[serde(default)]
     pub enabled: Option<bool>,
-    pub max_slots: i64,
-    pub max_duration: String,
-    pub slot_durations: Vec<String>,
+    #[serde(default)]
+    pub max_slots: Option<i64>,
+    #[serde(default)]
+    pub max_duration: Option<String>,
+    #[serde(default)]
+    pub slot_durations: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

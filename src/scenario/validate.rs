@@ -294,13 +294,27 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
             format!("expected a non-empty name usable as a folder name, found \"{name}\""),
         );
     }
-    let seed: u64 = c.section::<i64>("seed").map_or(1, |seed| seed as u64);
+    let seed = match c.section::<i64>("seed") {
+        Some(seed) if seed < 0 => {
+            c.problem(
+                "seed",
+                format!("expected a non-negative whole number, found {seed}"),
+            );
+            1
+        }
+        Some(seed) => seed as u64,
+        None => 1,
+    };
     let start = c
         .required::<raw::When>("start", "a UTC date-time such as 2026-11-02T00:00:00Z")
         .and_then(|when| {
             let at = c.when("start", &when.0)?;
-            if at.0 % SimDuration::MINUTE.0 != 0 {
-                c.problem("start", "expected a start on a whole minute");
+            // Hourly outputs are clock hours: the run starts on one.
+            if at.0 % SimDuration::HOUR.0 != 0 {
+                c.problem(
+                    "start",
+                    "expected a start on a whole hour, such as 2026-11-02T00:00:00Z",
+                );
                 return None;
             }
             Some(at)
@@ -318,7 +332,10 @@ pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
 
     let traffic = traffic(&mut c, start, duration);
     let dims = traffic.as_ref().map(SyntheticConfig::dimensions);
-    let adserver = adserver(&mut c, dims.as_ref(), start, duration);
+    let pods: Option<Vec<PodSpec>> = traffic
+        .as_ref()
+        .map(|t| t.pre_roll.iter().chain(&t.mid_roll).copied().collect());
+    let adserver = adserver(&mut c, dims.as_ref(), pods.as_deref(), start, duration);
 
     match (name, start, duration, traffic, dims, adserver) {
         (Some(name), Some(start), Some(duration), Some(traffic), Some(dims), Some(adserver))
@@ -361,8 +378,16 @@ fn traffic(
     let content_ok = c.get("content").is_none() || content.is_some();
     let breaks_ok = c.get("breaks").is_none() || breaks.is_some();
 
-    // Members.
-    let members = members?;
+    // Members. When the section is broken, its defaults stand in so that the other sections
+    // are still checked; the scenario is rejected anyway.
+    let members_ok = members.is_some();
+    let members = members.unwrap_or(raw::Members {
+        count: 1,
+        countries: None,
+        device: None,
+        age_band: None,
+        attributes: None,
+    });
     let count = if members.count < 1 || members.count > u64::from(u32::MAX >> 1) {
         c.problem(
             "members.count",
@@ -417,10 +442,12 @@ fn traffic(
             });
         }
     }
-    if countries.len() == raw_countries.len()
-        && countries.iter().map(|c| c.share).sum::<f64>() <= 0.0
-    {
-        c.problem("members.countries", "country shares must not all be zero");
+    let share_sum: f64 = countries.iter().map(|c| c.share).sum();
+    if countries.len() == raw_countries.len() && (share_sum - 1.0).abs() > 0.005 {
+        c.problem(
+            "members.countries",
+            format!("country shares must add up to 1 (100%), found {share_sum:.4}"),
+        );
     }
     let device = members.device.clone().unwrap_or_else(|| {
         Ordered(vec![
@@ -590,10 +617,33 @@ fn traffic(
             format!("explicit title shares add up to {explicit_share}, more than 1"),
         );
     }
-    if catalogue == 0 && titles.is_empty() {
+    let width = catalogue.to_string().len().max(3);
+    for (idx, title) in titles.iter().enumerate() {
+        let generated = title
+            .name
+            .strip_prefix("title-")
+            .and_then(|rank| rank.parse::<u32>().ok())
+            .is_some_and(|rank| {
+                (1..=catalogue).contains(&rank) && title.name == format!("title-{rank:0width$}")
+            });
+        if generated {
+            c.problem(
+                &format!("content.titles.{idx}.name"),
+                format!(
+                    "\"{}\" is the name of a generated catalogue title; choose another",
+                    title.name
+                ),
+            );
+        }
+    }
+    let watchable_at_start = (catalogue > 0 && explicit_share < 1.0)
+        || titles
+            .iter()
+            .any(|t| t.share > 0.0 && t.launch.is_none_or(|launch| Some(launch) <= start));
+    if titles.len() == raw_titles.len() && start.is_some() && !watchable_at_start {
         c.problem(
-            "content.catalogue_titles",
-            "the slate is empty: add catalogue titles or [[content.titles]]",
+            "content",
+            "no title is watchable when the run starts: add catalogue titles or a title launched by then",
         );
     }
     if catalogue as usize + raw_titles.len() > usize::from(u16::MAX) {
@@ -609,8 +659,8 @@ fn traffic(
         mid_roll: None,
         mid_roll_interval: None,
     });
-    let pre_roll = pod(c, "breaks.pre_roll", breaks.pre_roll.as_ref(), (2, "30s"));
-    let mid_roll = pod(c, "breaks.mid_roll", breaks.mid_roll.as_ref(), (4, "90s"));
+    let pre_roll = pod(c, "breaks.pre_roll", breaks.pre_roll.as_ref(), 2, "30s");
+    let mid_roll = pod(c, "breaks.mid_roll", breaks.mid_roll.as_ref(), 4, "90s");
     let interval = match &breaks.mid_roll_interval {
         Some(text) => c.positive_duration("breaks.mid_roll_interval", text),
         None => Some(SimDuration::from_minutes(15)),
@@ -628,7 +678,13 @@ fn traffic(
 
     let attributes: Option<Vec<Categorical>> = attributes.into_iter().collect();
     let (pre_roll, mid_roll) = (pre_roll?, mid_roll?);
-    if !(viewing_ok && content_ok && breaks_ok) {
+    if pre_roll.is_none() && mid_roll.is_none() {
+        c.problem(
+            "breaks",
+            "both break kinds are disabled: there would be no ad requests",
+        );
+    }
+    if !(members_ok && viewing_ok && content_ok && breaks_ok) {
         return None;
     }
     Some(SyntheticConfig {
@@ -729,35 +785,31 @@ fn session_length(c: &mut Checker<'_>, raw: Option<&raw::SessionLength>) -> Opti
 }
 
 /// A pod spec; `Ok(None)` when the break kind is disabled.
+/// A pod spec; `Some(None)` when the break kind is disabled. Missing fields take the break
+/// kind's defaults (`default_slots`, `default_duration`, 15 s and 30 s slots).
 fn pod(
     c: &mut Checker<'_>,
     path: &str,
     raw: Option<&raw::Pod>,
-    default: (u8, &str),
+    default_slots: i64,
+    default_duration: &str,
 ) -> Option<Option<PodSpec>> {
-    let Some(raw) = raw else {
-        let max_duration = SimDuration::parse(default.1).ok()?;
-        return Some(Some(PodSpec {
-            max_slots: default.0,
-            max_duration_s: (max_duration.0 / SimDuration::SECOND.0) as u16,
-            allowed_durations: duration_mask(&[
-                SimDuration::from_secs(15),
-                SimDuration::from_secs(30),
-            ])?,
-        }));
-    };
+    let default_durations = vec!["15s".to_string(), "30s".to_string()];
+    let raw = raw.cloned().unwrap_or_default();
     if raw.enabled == Some(false) {
         return Some(None);
     }
     let mut ok = true;
-    if !(1..=16).contains(&raw.max_slots) {
+    let max_slots = raw.max_slots.unwrap_or(default_slots);
+    if !(1..=16).contains(&max_slots) {
         c.problem(
             &format!("{path}.max_slots"),
-            format!("expected 1 to 16 slots, found {}", raw.max_slots),
+            format!("expected 1 to 16 slots, found {max_slots}"),
         );
         ok = false;
     }
-    let max_duration = c.positive_duration(&format!("{path}.max_duration"), &raw.max_duration);
+    let duration_text = raw.max_duration.as_deref().unwrap_or(default_duration);
+    let max_duration = c.positive_duration(&format!("{path}.max_duration"), duration_text);
     if let Some(duration) = max_duration
         && (duration.0 % SimDuration::SECOND.0 != 0 || duration > SimDuration::from_secs(600))
     {
@@ -767,34 +819,44 @@ fn pod(
         );
         ok = false;
     }
+    let slot_texts = raw.slot_durations.as_ref().unwrap_or(&default_durations);
     let mut durations = Vec::new();
-    for (idx, text) in raw.slot_durations.iter().enumerate() {
+    for (idx, text) in slot_texts.iter().enumerate() {
         durations.push(c.positive_duration(&format!("{path}.slot_durations.{idx}"), text));
     }
     let durations: Option<Vec<SimDuration>> = durations.into_iter().collect();
     let mask = durations.as_deref().and_then(|list| {
-        let mask = duration_mask(list);
-        if mask.is_none() || list.is_empty() {
+        let mask = duration_mask(list).filter(|_| !list.is_empty());
+        if mask.is_none() {
             c.problem(
                 &format!("{path}.slot_durations"),
                 "expected at least one slot duration, each a multiple of 5s up to 315s",
             );
         }
-        mask.filter(|_| !list.is_empty())
+        mask
     });
-    if !ok {
+    let (Some(max_duration), Some(mask)) = (max_duration, mask) else {
         return None;
+    };
+    let shortest = SimDuration::from_secs(i64::from(mask.trailing_zeros()) * 5);
+    if shortest > max_duration {
+        c.problem(
+            &format!("{path}.max_duration"),
+            format!("the pod ({max_duration}) is shorter than its shortest slot ({shortest})"),
+        );
+        ok = false;
     }
-    Some(Some(PodSpec {
-        max_slots: raw.max_slots as u8,
-        max_duration_s: (max_duration?.0 / SimDuration::SECOND.0) as u16,
-        allowed_durations: mask?,
+    ok.then_some(Some(PodSpec {
+        max_slots: max_slots as u8,
+        max_duration_s: (max_duration.0 / SimDuration::SECOND.0) as u16,
+        allowed_durations: mask,
     }))
 }
 
 fn adserver(
     c: &mut Checker<'_>,
     dims: Option<&Dimensions>,
+    pods: Option<&[PodSpec]>,
     start: Option<SimTime>,
     duration: Option<SimDuration>,
 ) -> Option<adserver::Config> {
@@ -948,6 +1010,15 @@ fn adserver(
                     c.problem(
                         &format!("{path}.creative_duration"),
                         format!("expected a multiple of 5s up to 315s, found \"{creative}\""),
+                    );
+                    return None;
+                }
+                if let Some(pods) = pods
+                    && !pods.iter().any(|pod| pod.allows(secs as u16) && pod.max_duration_s >= secs as u16)
+                {
+                    c.problem(
+                        &format!("{path}.creative_duration"),
+                        format!("no enabled pod accepts a {creative} creative, so the line item could never serve"),
                     );
                     return None;
                 }

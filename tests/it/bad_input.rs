@@ -264,3 +264,68 @@ fn validate_reports_every_problem_at_once() {
         assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
     }
 }
+
+#[test]
+fn inconsistent_settings() {
+    rejected(
+        &VALID.replace("share = 0.3", "share = 0.5"),
+        &[],
+        &["members.countries", "add up to 1"],
+    );
+    rejected(
+        &VALID.replace(
+            "start = 2026-11-02T00:00:00Z",
+            "start = 2026-11-02T00:30:00Z",
+        ),
+        &[],
+        &["line 4", "whole hour"],
+    );
+    rejected(
+        &VALID.replace("seed = 3", "seed = -3"),
+        &[],
+        &["line 3", "seed"],
+    );
+    rejected(
+        VALID,
+        &["--set", "line_items.0.creative_duration=120s"],
+        &[
+            "--set #1",
+            "line_items.0.creative_duration",
+            "no enabled pod",
+        ],
+    );
+    rejected(
+        VALID,
+        &["--set", "breaks.pre_roll.max_duration=10s"],
+        &[
+            "--set #1",
+            "breaks.pre_roll.max_duration",
+            "shorter than its shortest slot",
+        ],
+    );
+    rejected(
+        VALID,
+        &["--set", "content.catalogue_titles=0"],
+        &["content", "no title is watchable"],
+    );
+    let late_launch = format!(
+        "{VALID}\n[content]\ncatalogue_titles = 0\n[[content.titles]]\nname = \"Later\"\nshare = 0.5\nlaunch = 2026-11-02T01:00:00Z\n"
+    );
+    rejected(&late_launch, &[], &["no title is watchable"]);
+}
+
+#[test]
+fn a_disabled_break_needs_no_pod_fields() {
+    let (code, stderr, _) = run_text(VALID, &["--set", "breaks.mid_roll.enabled=false"]);
+    assert_eq!(code, 0, "{stderr}");
+    rejected(
+        VALID,
+        &[
+            "--set",
+            "breaks.mid_roll.enabled=false",
+            "--set",
+            "breaks.pre_roll.enabled=false",
+        ],
+        &["both break kinds are disabled"],
+    );
+}
