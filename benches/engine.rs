@@ -22,8 +22,8 @@ fn quickstart() -> Scenario {
     scenario::load(&path, &["duration=2h".to_string()]).expect("quickstart loads")
 }
 
-const QUICKSTART_2H_REQUESTS: u64 = 33_959;
-const QUICKSTART_2H_IMPRESSIONS: u64 = 87_011;
+const QUICKSTART_2H_REQUESTS: u64 = 33_946;
+const QUICKSTART_2H_IMPRESSIONS: u64 = 86_863;
 
 fn engine(c: &mut Criterion) {
     let scenario = quickstart();

@@ -155,6 +155,25 @@ impl Counters {
         }
     }
 
+    /// Prefetch hint for `member`'s slot.
+    #[inline]
+    pub fn prefetch_slot(&self, member: u32) {
+        if let Some(slot) = self.slots.get(member as usize) {
+            crate::engine::prefetch(slot);
+        }
+    }
+
+    /// Prefetch hint for `member`'s block of entries.
+    #[inline]
+    pub fn prefetch_block(&self, member: u32) {
+        if let Some(slot) = self.slots.get(member as usize)
+            && slot.len > 0
+        {
+            let chunk = &self.chunks[(slot.offset >> CHUNK_BITS) as usize];
+            crate::engine::prefetch(&chunk[slot.offset as usize & (CHUNK - 1)]);
+        }
+    }
+
     /// Forgets the loaded member.
     #[inline]
     pub fn unload(&mut self) {

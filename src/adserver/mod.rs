@@ -523,6 +523,19 @@ impl AdServer {
         }
     }
 
+    /// Prefetch hint: `member`'s counter slot will be needed soon.
+    #[inline]
+    pub fn prefetch_slot(&self, member: u32) {
+        self.counters.prefetch_slot(member);
+    }
+
+    /// Prefetch hint: `member`'s counters will be needed very soon (its slot should already
+    /// be in cache from `prefetch_slot`).
+    #[inline]
+    pub fn prefetch_counters(&self, member: u32) {
+        self.counters.prefetch_block(member);
+    }
+
     /// Re-ranks items into serving order: priority, then urgency (most behind first), then
     /// index.
     fn rerank(&mut self) {

@@ -33,6 +33,22 @@ pub enum Event {
     PacingTick,
 }
 
+/// Asks the CPU to start loading the cache line holding `value`. A hint only: it has no
+/// effect on results.
+#[inline(always)]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault; the pointer comes
+    // from a reference, and SSE is part of the x86-64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// One run of a scenario.
 pub struct Simulation {
     now: SimTime,
@@ -131,6 +147,15 @@ impl Simulation {
         let Some((at, event)) = self.queue.pop() else {
             return false;
         };
+        // Member state is spread over gigabytes for millions of members: start fetching the
+        // next requests' members now, so their cache misses overlap with this event's work.
+        if let Some(Event::Traffic(next)) = self.queue.peek_event(0) {
+            self.traffic.prefetch(next.member());
+            self.server.prefetch_counters(next.member());
+        }
+        if let Some(Event::Traffic(after)) = self.queue.peek_event(1) {
+            self.server.prefetch_slot(after.member());
+        }
         self.now = at;
         self.n_events += 1;
         match event {

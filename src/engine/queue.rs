@@ -168,6 +168,15 @@ impl<E> EventQueue<E> {
         Some((entry.at, entry.event))
     }
 
+    /// The event `ahead` places after the next one in the current bucket (0 = the next),
+    /// if it is already known without advancing the queue; for prefetching.
+    pub fn peek_event(&self, ahead: usize) -> Option<&E> {
+        self.current
+            .len()
+            .checked_sub(ahead + 1)
+            .map(|idx| &self.current[idx].event)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

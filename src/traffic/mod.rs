@@ -165,8 +165,8 @@ pub struct AdRequest {
 /// Traffic events, scheduled by a traffic source for itself.
 #[derive(Clone, Copy, Debug)]
 pub enum TrafficEvent {
-    /// The next session of the arrival process starts, in the given country.
-    SessionArrival { country: u16 },
+    /// The next session of the arrival process starts, for the given member.
+    SessionArrival { member: u32 },
     /// A mid-roll break of a session falls due.
     MidRoll(SessionBreak),
 }
@@ -198,6 +198,19 @@ pub trait TrafficSource {
     ) -> bool;
     /// Number of members (dense ids `0..n`).
     fn n_members(&self) -> u32;
+    /// Hint that `member`'s request is coming soon: start loading its state into cache.
+    /// Optional; it must not change any result.
+    fn prefetch(&self, _member: u32) {}
+}
+
+impl TrafficEvent {
+    /// The member this event is about.
+    pub fn member(&self) -> u32 {
+        match self {
+            TrafficEvent::SessionArrival { member } => *member,
+            TrafficEvent::MidRoll(session) => session.member,
+        }
+    }
 }
 
 /// Converts a slot-duration list [s] into a `PodSpec::allowed_durations` mask; `None` if a

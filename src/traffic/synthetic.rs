@@ -382,8 +382,10 @@ impl Synthetic {
         }
     }
 
-    /// Draws the next session arrival after `self.clock`, or `None` past the run's end.
-    fn next_arrival(&mut self) -> Option<(SimTime, u16)> {
+    /// Draws the next session arrival after `self.clock` and its member, or `None` past the
+    /// run's end. The member is drawn now (not when the session starts) so that the engine
+    /// can prefetch the member's state while it handles the events before it.
+    fn next_arrival(&mut self) -> Option<(SimTime, u32)> {
         let mut budget = self.arrivals.exp1();
         loop {
             if self.clock >= self.config.end {
@@ -395,8 +397,10 @@ impl Synthetic {
                 let step = (budget / rate).round() as i64;
                 let at = self.clock + SimDuration(step.min((self.segment_end - self.clock).0 - 1));
                 self.clock = at;
-                let country = pick(&self.segment_cumulative, self.arrivals.uniform() * rate) as u16;
-                return Some((at, country));
+                let country = pick(&self.segment_cumulative, self.arrivals.uniform() * rate);
+                let member = self.country_first[country]
+                    + self.arrivals.below(self.country_members[country]);
+                return Some((at, member));
             }
             budget -= rate * room;
             self.clock = self.segment_end;
@@ -405,8 +409,8 @@ impl Synthetic {
     }
 
     fn schedule_next_arrival(&mut self, queue: &mut EventQueue<Event>) {
-        if let Some((at, country)) = self.next_arrival() {
-            queue.schedule(at, Event::Traffic(TrafficEvent::SessionArrival { country }));
+        if let Some((at, member)) = self.next_arrival() {
+            queue.schedule(at, Event::Traffic(TrafficEvent::SessionArrival { member }));
         }
     }
 
@@ -469,10 +473,7 @@ impl TrafficSource for Synthetic {
         request: &mut AdRequest,
     ) -> bool {
         match event {
-            TrafficEvent::SessionArrival { country } => {
-                let country = usize::from(country);
-                let member = self.country_first[country]
-                    + self.sessions.below(self.country_members[country]);
+            TrafficEvent::SessionArrival { member } => {
                 let length = self.config.session_length.sample(&mut self.sessions);
                 let total = self.title_cumulative.last().copied().unwrap_or(0.0);
                 let title = pick(&self.title_cumulative, self.sessions.uniform() * total) as u32;
@@ -505,6 +506,12 @@ impl TrafficSource for Synthetic {
 
     fn n_members(&self) -> u32 {
         self.config.members
+    }
+
+    fn prefetch(&self, member: u32) {
+        if let Some(row) = self.attributes.get(member as usize * self.n_attributes) {
+            crate::engine::prefetch(row);
+        }
     }
 }
 
