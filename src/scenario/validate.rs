@@ -235,7 +235,7 @@ impl<'a> Checker<'a> {
             if cap.max < 1 || cap.max > i64::from(u16::MAX) {
                 self.problem(
                     &format!("{cap_path}.max"),
-                    format!("expected a positive whole number, found {}", cap.max),
+                    format!("expected a whole number from 1 to 65535, found {}", cap.max),
                 );
                 continue;
             }
@@ -443,7 +443,10 @@ fn traffic(
         }
     }
     let share_sum: f64 = countries.iter().map(|c| c.share).sum();
-    if countries.len() == raw_countries.len() && (share_sum - 1.0).abs() > 0.005 {
+    if !countries.is_empty()
+        && countries.len() == raw_countries.len()
+        && (share_sum - 1.0).abs() > 0.005
+    {
         c.problem(
             "members.countries",
             format!("country shares must add up to 1 (100%), found {share_sum:.4}"),
@@ -784,7 +787,6 @@ fn session_length(c: &mut Checker<'_>, raw: Option<&raw::SessionLength>) -> Opti
     Some(LengthModel { distribution, max })
 }
 
-/// A pod spec; `Ok(None)` when the break kind is disabled.
 /// A pod spec; `Some(None)` when the break kind is disabled. Missing fields take the break
 /// kind's defaults (`default_slots`, `default_duration`, 15 s and 30 s slots).
 fn pod(
@@ -1076,16 +1078,29 @@ fn adserver(
             });
         }
     }
+    // As `AdServer::new` assigns them: one per non-flight cap, plus one lifetime counter per
+    // item that has a flight cap or no cap at all; one per advertiser cap.
     let n_counters: usize = items
         .iter()
-        .map(|item| item.caps.len().max(1))
+        .map(|item| {
+            let periodic = item
+                .caps
+                .iter()
+                .filter(|cap| cap.period != Period::Flight)
+                .count();
+            periodic
+                + usize::from(
+                    item.caps.is_empty()
+                        || item.caps.iter().any(|cap| cap.period == Period::Flight),
+                )
+        })
         .sum::<usize>()
         + advertisers.iter().map(|a| a.caps.len()).sum::<usize>();
     if n_counters > adserver::MAX_COUNTERS {
         c.problem(
-            "line_items",
+            "",
             format!(
-                "line items and caps need {n_counters} counters, at most {} are supported",
+                "line items and frequency caps (line item and advertiser) need {n_counters} counters, at most {} are supported",
                 adserver::MAX_COUNTERS
             ),
         );
