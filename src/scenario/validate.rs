@@ -88,13 +88,44 @@ impl<'a> Checker<'a> {
     /// Deserializes the node at `path`; `None` (and no problem) if absent.
     fn section<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
         let node = self.get(path)?;
-        match node.deserialize(path) {
-            Ok(value) => Some(value),
-            Err(problem) => {
-                self.problems.push(problem);
-                None
+        self.deserialize_reporting_all(node, path)
+    }
+
+    /// Deserializes `node`, and on failure reports every problem in it, not only the first:
+    /// serde stops at the first bad field, so each entry of a failing table is tried again
+    /// on its own, keeping the problems located at or below that entry.
+    fn deserialize_reporting_all<T: DeserializeOwned>(
+        &mut self,
+        node: &Node,
+        path: &str,
+    ) -> Option<T> {
+        let first = match node.deserialize(path) {
+            Ok(value) => return Some(value),
+            Err(problem) => problem,
+        };
+        let mut found = vec![first];
+        if let Value::Table(entries) = &node.value {
+            for entry in entries {
+                let alone = Node {
+                    value: Value::Table(vec![entry.clone()]),
+                    origin: node.origin.clone(),
+                };
+                let entry_path = if path.is_empty() {
+                    entry.key.clone()
+                } else {
+                    format!("{path}.{}", entry.key)
+                };
+                if let Err(problem) = alone.deserialize::<T>(path) {
+                    let below = problem.path == entry_path
+                        || problem.path.starts_with(&format!("{entry_path}."));
+                    if below && !found.contains(&problem) {
+                        found.push(problem);
+                    }
+                }
             }
         }
+        self.problems.extend(found);
+        None
     }
 
     /// Deserializes each element of the array at `path`, reporting bad elements one by one.
@@ -108,9 +139,7 @@ impl<'a> Checker<'a> {
                 .enumerate()
                 .map(|(idx, item)| {
                     let item_path = format!("{path}.{idx}");
-                    item.deserialize(&item_path)
-                        .map_err(|problem| self.problems.push(problem))
-                        .ok()
+                    self.deserialize_reporting_all(item, &item_path)
                 })
                 .collect(),
             _ => {

@@ -329,3 +329,27 @@ fn a_disabled_break_needs_no_pod_fields() {
         &["both break kinds are disabled"],
     );
 }
+
+#[test]
+fn every_bad_field_of_one_table_is_reported() {
+    let text = VALID
+        .replace("cpm = 10.0", "cpm = \"ten\"\nshade = \"blue\"")
+        .replace("goal = 500", "goal = \"lots\"");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fields.toml");
+    std::fs::write(&file, text).unwrap();
+    let output = adsim(&["validate", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "3 problems",
+        "line 24",
+        "line_items.0.cpm",
+        "line 25",
+        "line_items.0.shade",
+        "line 26",
+        "line_items.0.goal",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+}
