@@ -70,6 +70,24 @@ pub struct Config {
     pub pacing_interval: SimDuration,
 }
 
+/// Whether any of `cap_checks` is reached for the request's member, loading the member's
+/// counters first unless `loaded` says they are.
+#[inline]
+fn capped(
+    counters: &mut Counters,
+    cap_checks: &[(u16, u16)],
+    request: &AdRequest,
+    loaded: &mut bool,
+) -> bool {
+    if !*loaded {
+        counters.load(request.member, request.at, request.utc_offset_minutes);
+        *loaded = true;
+    }
+    cap_checks
+        .iter()
+        .any(|&(counter, max)| counters.count(counter) >= max)
+}
+
 /// A line item's `(counter, max)` cap checks and the counters an impression bumps.
 type ItemCounters = (Vec<(u16, u16)>, Vec<u16>);
 
@@ -418,20 +436,12 @@ impl AdServer {
                 if !request.pod.allows(item.creative_duration_s) {
                     continue;
                 }
-                if !item.cap_checks.is_empty() {
-                    if !loaded {
-                        self.counters
-                            .load(request.member, request.at, request.utc_offset_minutes);
-                        loaded = true;
-                    }
-                    if item
-                        .cap_checks
-                        .iter()
-                        .any(|&(counter, max)| self.counters.count(counter) >= max)
-                    {
-                        metrics.items[item.scenario_idx].lost_to_caps += 1;
-                        continue;
-                    }
+                // Uncapped items never load the member's counters.
+                if !item.cap_checks.is_empty()
+                    && capped(&mut self.counters, &item.cap_checks, request, &mut loaded)
+                {
+                    metrics.items[item.scenario_idx].lost_to_caps += 1;
+                    continue;
                 }
                 self.interval[idx].eligible += 1;
                 let participation = self.throttle[idx];
@@ -468,17 +478,8 @@ impl AdServer {
                 {
                     continue;
                 }
-                if !loaded {
-                    self.counters
-                        .load(request.member, request.at, request.utc_offset_minutes);
-                    loaded = true;
-                }
                 // An advertiser's caps can be reached by an earlier ad in this same pod.
-                if item
-                    .cap_checks
-                    .iter()
-                    .any(|&(counter, max)| self.counters.count(counter) >= max)
-                {
+                if capped(&mut self.counters, &item.cap_checks, request, &mut loaded) {
                     continue;
                 }
                 for (bump_idx, &counter) in item.bumps.iter().enumerate() {

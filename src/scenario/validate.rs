@@ -230,6 +230,22 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// Reports `{path}.name` if `name` is among the `earlier` names.
+    fn unique<'n>(
+        &mut self,
+        path: &str,
+        what: &str,
+        name: &str,
+        mut earlier: impl Iterator<Item = &'n str>,
+    ) {
+        if earlier.any(|other| other == name) {
+            self.problem(
+                &format!("{path}.name"),
+                format!("duplicate {what} \"{name}\""),
+            );
+        }
+    }
+
     fn fraction(&mut self, path: &str, fraction: Fraction) -> Option<f64> {
         if !(0.0..=1.0).contains(&fraction.0) {
             self.problem(
@@ -443,15 +459,12 @@ fn traffic(
     }
     for (idx, country) in raw_countries.iter().enumerate() {
         let path = format!("members.countries.{idx}");
-        if raw_countries[..idx]
-            .iter()
-            .any(|other| other.name == country.name)
-        {
-            c.problem(
-                &format!("{path}.name"),
-                format!("duplicate country \"{}\"", country.name),
-            );
-        }
+        c.unique(
+            &path,
+            "country",
+            &country.name,
+            raw_countries[..idx].iter().map(|o| o.name.as_str()),
+        );
         let share = c.fraction(&format!("{path}.share"), country.share);
         let offset = parse_offset(&country.utc_offset);
         if offset.is_none() {
@@ -596,16 +609,12 @@ fn traffic(
     for (idx, title) in raw_titles.iter().enumerate() {
         let Some(title) = title else { continue };
         let path = format!("content.titles.{idx}");
-        if raw_titles[..idx]
-            .iter()
-            .flatten()
-            .any(|other| other.name == title.name)
-        {
-            c.problem(
-                &format!("{path}.name"),
-                format!("duplicate title \"{}\"", title.name),
-            );
-        }
+        c.unique(
+            &path,
+            "title",
+            &title.name,
+            raw_titles[..idx].iter().flatten().map(|o| o.name.as_str()),
+        );
         let share = c.fraction(&format!("{path}.share"), title.share);
         let genre = title
             .genre
@@ -913,15 +922,14 @@ fn adserver(
             continue;
         };
         let path = format!("advertisers.{idx}");
-        if advertisers
-            .iter()
-            .any(|a: &adserver::Advertiser| a.name == advertiser.name)
-        {
-            c.problem(
-                &format!("{path}.name"),
-                format!("duplicate advertiser \"{}\"", advertiser.name),
-            );
-        }
+        c.unique(
+            &path,
+            "advertiser",
+            &advertiser.name,
+            advertisers
+                .iter()
+                .map(|a: &adserver::Advertiser| a.name.as_str()),
+        );
         let caps = c.caps(
             &format!("{path}.frequency_caps"),
             &advertiser.frequency_caps,
@@ -938,16 +946,12 @@ fn adserver(
     for (idx, item) in raw_items.iter().enumerate() {
         let Some(item) = item else { continue };
         let path = format!("line_items.{idx}");
-        if raw_items[..idx]
-            .iter()
-            .flatten()
-            .any(|other| other.name == item.name)
-        {
-            c.problem(
-                &format!("{path}.name"),
-                format!("duplicate line item \"{}\"", item.name),
-            );
-        }
+        c.unique(
+            &path,
+            "line item",
+            &item.name,
+            raw_items[..idx].iter().flatten().map(|o| o.name.as_str()),
+        );
         let advertiser = match advertisers.iter().position(|a| a.name == item.advertiser) {
             Some(found) => found,
             None => {
