@@ -159,6 +159,8 @@ pub struct AdRequest {
     pub utc_offset_minutes: i32,
     /// Value index per dimension (see `Dimensions`).
     pub values: [u16; MAX_DIMENSIONS],
+    /// Position of the break in its session: 0 is the pre-roll, k the k-th mid-roll.
+    pub break_index: u16,
     pub pod: PodSpec,
 }
 
@@ -175,7 +177,9 @@ pub enum TrafficEvent {
 #[derive(Clone, Copy, Debug)]
 pub struct SessionBreak {
     pub member: u32,
-    pub title: u32,
+    pub title: u16,
+    /// Ordinal of this break in its session: 0 is the pre-roll, k the k-th mid-roll.
+    pub index: u16,
     /// When the session's content ends; no break at or after it.
     pub session_end: SimTime,
 }
@@ -221,4 +225,19 @@ pub fn duration_mask(durations: &[SimDuration]) -> Option<u64> {
         let exact = duration.0 % crate::time::MICROS_PER_SEC == 0;
         (exact && secs > 0 && secs % 5 == 0 && secs / 5 < 64).then(|| mask | 1 << (secs / 5))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small() {
+        // Tens of thousands of sessions are in the queue at once; keep their events compact.
+        assert!(
+            std::mem::size_of::<Event>() <= 24,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+    }
 }

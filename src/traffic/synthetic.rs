@@ -419,21 +419,23 @@ impl Synthetic {
         request: &mut AdRequest,
         at: SimTime,
         member: u32,
-        title: u32,
+        title: u16,
         kind: BreakKind,
+        index: u16,
     ) {
         let row = &self.attributes[member as usize * self.n_attributes..][..self.n_attributes];
         let offset = self.config.countries[usize::from(row[DIM_COUNTRY])].utc_offset_minutes;
         request.at = at;
         request.member = member;
         request.utc_offset_minutes = offset;
+        request.break_index = index;
         for (dim, &value) in row.iter().enumerate() {
             request.values[dim] = u16::from(value);
         }
-        let slate_title = &self.titles[title as usize];
+        let slate_title = &self.titles[usize::from(title)];
         request.values[self.dims.genre()] = slate_title.genre;
         request.values[self.dims.rating()] = slate_title.rating;
-        request.values[self.dims.title()] = title as u16;
+        request.values[self.dims.title()] = title;
         request.values[self.dims.break_kind()] = kind as u16;
         request.values[self.dims.local_hour()] = at.local_hour(offset) as u16;
         request.values[self.dims.weekday()] = at.local_weekday(offset) as u16;
@@ -455,7 +457,11 @@ impl Synthetic {
         }
         let at = now + self.config.mid_roll_interval;
         if at < session.session_end && at < self.config.end {
-            queue.schedule(at, Event::Traffic(TrafficEvent::MidRoll(session)));
+            let next = SessionBreak {
+                index: session.index + 1,
+                ..session
+            };
+            queue.schedule(at, Event::Traffic(TrafficEvent::MidRoll(next)));
         }
     }
 }
@@ -476,16 +482,17 @@ impl TrafficSource for Synthetic {
             TrafficEvent::SessionArrival { member } => {
                 let length = self.config.session_length.sample(&mut self.sessions);
                 let total = self.title_cumulative.last().copied().unwrap_or(0.0);
-                let title = pick(&self.title_cumulative, self.sessions.uniform() * total) as u32;
+                let title = pick(&self.title_cumulative, self.sessions.uniform() * total) as u16;
                 let session = SessionBreak {
                     member,
                     title,
+                    index: 0,
                     session_end: now + length,
                 };
                 self.schedule_mid_roll(queue, now, session);
                 self.schedule_next_arrival(queue);
                 if self.config.pre_roll.is_some() {
-                    self.fill_request(request, now, member, title, BreakKind::PreRoll);
+                    self.fill_request(request, now, member, title, BreakKind::PreRoll, 0);
                     return true;
                 }
                 false
@@ -498,6 +505,7 @@ impl TrafficSource for Synthetic {
                     session.member,
                     session.title,
                     BreakKind::MidRoll,
+                    session.index,
                 );
                 true
             }

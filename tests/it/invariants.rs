@@ -19,6 +19,12 @@ fn check(scenario: &Scenario) {
     for record in simulation.server().trace() {
         let request = &record.request;
         let pod = request.pod;
+        let is_pre_roll = request.values[scenario.dims.break_kind()] == 0;
+        assert_eq!(
+            is_pre_roll,
+            request.break_index == 0,
+            "break position disagrees with its kind: {record:?}"
+        );
         assert!(
             record.items.len() <= usize::from(pod.max_slots),
             "pod over its slot count: {record:?}"
