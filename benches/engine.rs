@@ -23,7 +23,7 @@ fn quickstart() -> Scenario {
 }
 
 const QUICKSTART_2H_REQUESTS: u64 = 33_946;
-const QUICKSTART_2H_IMPRESSIONS: u64 = 86_863;
+const QUICKSTART_2H_IMPRESSIONS: u64 = 79_257;
 
 fn engine(c: &mut Criterion) {
     let scenario = quickstart();
@@ -77,6 +77,7 @@ fn decisioning(c: &mut Criterion) {
             &expected,
             traffic.n_members(),
             scenario.seed,
+            (scenario.start, scenario.end),
         );
         for idx in 0..server.n_items() {
             server.start_flight(idx, scenario.start);
@@ -85,6 +86,7 @@ fn decisioning(c: &mut Criterion) {
             scenario.start,
             scenario.end,
             scenario.adserver.line_items.len(),
+            scenario.adserver.bidders.len(),
             &dims,
         );
         (server, metrics)

@@ -7,6 +7,8 @@
 //! results are written.
 
 pub mod adserver;
+pub mod auction;
+pub mod bidder;
 pub mod engine;
 pub mod metrics;
 pub mod money;

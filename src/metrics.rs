@@ -3,6 +3,9 @@
 //! Hourly series are indexed by whole hours since the run start. Inventory is kept per hour
 //! and per segment of country × device × genre, the grain forecasting jobs train on.
 
+use hdrhistogram::Histogram;
+
+use crate::money::Micros;
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{AdRequest, DIM_COUNTRY, DIM_DEVICE, Dimensions};
 
@@ -36,6 +39,10 @@ pub struct Metrics {
     pub items: Vec<ItemMetrics>,
     /// `delivery[hour * n_items + item]`: impressions of an item in an hour.
     pub delivery: Vec<u32>,
+    pub bidders: Vec<BidderMetrics>,
+    /// `bidder_delivery[hour * n_bidders + bidder]`: impressions and spend [micros] in an hour.
+    pub bidder_delivery: Vec<(u32, i64)>,
+    pub auction: AuctionMetrics,
     /// `inventory[((hour * n_countries + country) * n_devices + device) * n_genres + genre]`.
     pub inventory: Vec<Cell>,
     pub n_countries: usize,
@@ -45,7 +52,13 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(start: SimTime, end: SimTime, n_items: usize, dims: &Dimensions) -> Metrics {
+    pub fn new(
+        start: SimTime,
+        end: SimTime,
+        n_items: usize,
+        n_bidders: usize,
+        dims: &Dimensions,
+    ) -> Metrics {
         let n_hours = ((end - start).0 as u64).div_ceil(SimDuration::HOUR.0 as u64) as usize;
         let n_countries = dims.list[DIM_COUNTRY].values.len();
         let n_devices = dims.list[DIM_DEVICE].values.len();
@@ -58,6 +71,9 @@ impl Metrics {
             impressions: 0,
             items: vec![ItemMetrics::default(); n_items],
             delivery: vec![0; n_hours * n_items],
+            bidders: vec![BidderMetrics::default(); n_bidders],
+            bidder_delivery: vec![(0, 0); n_hours * n_bidders],
+            auction: AuctionMetrics::default(),
             inventory: vec![Cell::default(); n_hours * n_countries * n_devices * n_genres],
             n_countries,
             n_devices,
@@ -80,6 +96,21 @@ impl Metrics {
         self.delivery[hour * n_items + item] += 1;
     }
 
+    /// Records an impression won by bidder `bidder` at `price` [CPM micros].
+    #[inline]
+    pub fn record_bidder_impression(&mut self, bidder: usize, at: SimTime, price: Micros) {
+        let cost = price.cost_of(1).0;
+        let n_bidders = self.bidders.len();
+        let stats = &mut self.bidders[bidder];
+        stats.wins += 1;
+        stats.spend += cost;
+        stats.price_sum += price.0;
+        let hour = self.hour(at);
+        let cell = &mut self.bidder_delivery[hour * n_bidders + bidder];
+        cell.0 += 1;
+        cell.1 += cost;
+    }
+
     /// Records a served request and how many of its slots were filled.
     #[inline]
     pub fn record_request(&mut self, request: &AdRequest, filled: u32) {
@@ -97,5 +128,84 @@ impl Metrics {
         cell.requests += 1;
         cell.opportunities += opportunities;
         cell.impressions += filled;
+    }
+}
+
+/// Per bidder totals, in scenario order.
+#[derive(Clone, Debug)]
+pub struct BidderMetrics {
+    /// Bid requests sent to the bidder (it was eligible and asked).
+    pub requests: u64,
+    pub bids: u64,
+    pub no_bids: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub wins: u64,
+    /// Spend [micros].
+    pub spend: i64,
+    /// Sum of the clearing prices it paid [CPM micros].
+    pub price_sum: i64,
+    /// Response latencies [µs] of the requests it answered or timed out on.
+    pub latency_us: Histogram<u64>,
+    /// Spend when the budget ran out, if it did.
+    pub exhausted_at: Option<SimTime>,
+}
+
+impl Default for BidderMetrics {
+    fn default() -> Self {
+        BidderMetrics {
+            requests: 0,
+            bids: 0,
+            no_bids: 0,
+            timeouts: 0,
+            errors: 0,
+            wins: 0,
+            spend: 0,
+            price_sum: 0,
+            latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("valid histogram bounds"),
+            exhausted_at: None,
+        }
+    }
+}
+
+/// Exchange totals.
+#[derive(Clone, Debug)]
+pub struct AuctionMetrics {
+    /// Requests that reached the exchange with slots left and at least one bid.
+    pub auctions: u64,
+    /// Auctions in which at least one bid was at or above its floor.
+    pub auctions_above_floor: u64,
+    /// Slots sold (to bidders and price-priority line items).
+    pub slots_sold: u64,
+    /// Clearing prices of sold slots [CPM micros].
+    pub clearing_price: Histogram<u64>,
+    /// Exact sum and sum of squares of clearing prices [CPM micros, micros²].
+    pub price_sum: i128,
+    pub price_sum_sq: i128,
+}
+
+impl AuctionMetrics {
+    /// Records a sold slot's clearing price [CPM micros].
+    #[inline]
+    pub fn record_sale(&mut self, price: Micros) {
+        self.slots_sold += 1;
+        let _ = self.clearing_price.record(price.0.max(1) as u64);
+        self.price_sum += i128::from(price.0);
+        self.price_sum_sq += i128::from(price.0) * i128::from(price.0);
+    }
+}
+
+impl Default for AuctionMetrics {
+    fn default() -> Self {
+        AuctionMetrics {
+            auctions: 0,
+            auctions_above_floor: 0,
+            slots_sold: 0,
+            clearing_price: Histogram::new_with_bounds(1, 1_000_000_000_000, 3)
+                .expect("valid histogram bounds"),
+            price_sum: 0,
+            price_sum_sq: 0,
+        }
     }
 }

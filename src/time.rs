@@ -31,6 +31,10 @@ impl SimDuration {
         SimDuration(secs * MICROS_PER_SEC)
     }
 
+    pub const fn from_millis(millis: i64) -> SimDuration {
+        SimDuration(millis * 1_000)
+    }
+
     pub const fn from_minutes(minutes: i64) -> SimDuration {
         SimDuration(minutes * 60 * MICROS_PER_SEC)
     }

@@ -1,4 +1,5 @@
-//! The ad server: direct-sold line items filling the pods of ad requests.
+//! The ad server: direct-sold line items and programmatic demand filling the pods of ad
+//! requests.
 //!
 //! Per request: the eligible line items are those whose targeting accepts the request, in
 //! flight, short of their goal, under every frequency cap (line item and advertiser) and let
@@ -7,22 +8,35 @@
 //! subject to the pod's slot count and total duration, competitive separation (no two ads of
 //! one category in a pod) and at most one ad per line item per pod.
 //!
+//! Decisioning is unified, as in ad servers that run guaranteed and programmatic demand
+//! together: guaranteed tiers (priority below 12) fill first; then the remaining slots go to
+//! an auction among the bidders (see `exchange`) and the price-priority line items (priority
+//! 12, bidding their CPM); then house line items (priority above 12) fill what is left. The
+//! pod's rules — slots, duration, competitive separation, one ad per advertiser unless the
+//! scenario allows more — hold for every ad, however it was sold.
+//!
 //! Line items are held in priority order. After every pacing decision the server ranks them
 //! by (priority, urgency, index); eligible items are marked in a bitset indexed by rank, and a
 //! walk over its bits visits them in serving order, with no per-request sort.
 
 mod counters;
+mod curves;
+mod exchange;
 mod targeting;
 
 pub use counters::{Counters, MAX_COUNTERS, Period};
+pub use curves::Curves;
+pub use exchange::{BidderSpec, ExchangeConfig, FloorRule, Latency};
+
 pub use targeting::{Rule, Targeting, bitset_words};
 
+use crate::auction::{Auction, Award, Bid, Pod};
 use crate::engine::Stream;
 use crate::metrics::Metrics;
 use crate::money::Micros;
 use crate::pacing::{Observation, Pacer, PacingMode};
 use crate::time::{SimDuration, SimTime};
-use crate::traffic::{AdRequest, BreakKind, DIM_COUNTRY, Dimensions, ExpectedTraffic};
+use crate::traffic::{AdRequest, Dimensions, ExpectedTraffic};
 
 /// A frequency cap: at most `max` impressions per member per `period`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +82,14 @@ pub struct Config {
     pub advertisers: Vec<Advertiser>,
     pub categories: Vec<String>,
     pub pacing_interval: SimDuration,
+    /// Whether a pod may hold two ads of one advertiser.
+    pub allow_same_advertiser: bool,
+    pub exchange: ExchangeConfig,
+    pub bidders: Vec<BidderSpec>,
 }
+
+/// The priority of line items that compete in the auction at their CPM.
+pub const PRICE_PRIORITY: u8 = 12;
 
 /// Whether any of `cap_checks` is reached for the request's member, loading the member's
 /// counters first unless `loaded` says they are.
@@ -96,6 +117,8 @@ struct Item {
     /// Position in the scenario's list (reports use scenario order).
     scenario_idx: usize,
     priority: u8,
+    cpm: Micros,
+    advertiser: u32,
     goal: Option<u64>,
     category: Option<u16>,
     creative_duration_s: u16,
@@ -116,11 +139,28 @@ pub struct PodRecord {
     pub request: AdRequest,
     /// Line items placed, by scenario index, in slot order.
     pub items: Vec<usize>,
+    /// Slots sold to bidders.
+    pub sales: Vec<Sale>,
+}
+
+/// A slot sold to a bidder, as traced.
+#[derive(Clone, Copy, Debug)]
+pub struct Sale {
+    pub bidder: usize,
+    /// Position among the slots the auction sold, 0 = first.
+    pub position: u8,
+    /// The bid and its floor [CPM micros].
+    pub bid: Micros,
+    pub floor: Micros,
+    /// Price paid [CPM micros].
+    pub price: Micros,
+    /// The bidder's total spend after this sale [micros].
+    pub spent: i64,
 }
 
 /// Counts of one pacing interval, for the pacer.
 #[derive(Clone, Copy, Default)]
-struct IntervalCounts {
+pub(crate) struct IntervalCounts {
     eligible: u64,
     attempts: u64,
     deliveries: u64,
@@ -142,9 +182,8 @@ pub struct AdServer {
     interval: Vec<IntervalCounts>,
     /// When each item's pacer last decided: the interval its counts cover starts there.
     last_update: Vec<SimTime>,
-    /// Cumulative expected requests per minute of the horizon, one per distinct scope.
-    curves: Vec<Vec<f64>>,
-    curve_start: SimTime,
+    /// Expected traffic per pacing scope.
+    curves: Curves,
     pacing_interval: SimDuration,
     stream: Stream,
     // Per-request scratch, reused so that serving allocates nothing.
@@ -156,7 +195,55 @@ pub struct AdServer {
     rank: Vec<u16>,
     by_rank: Vec<u16>,
     placed: Vec<usize>,
+    sales: Vec<Sale>,
     trace: Option<Vec<PodRecord>>,
+    // Programmatic demand.
+    bidders: Vec<exchange::BidderState>,
+    bidder_targeting: Targeting,
+    bidder_set: Vec<u64>,
+    exchange: ExchangeConfig,
+    auction: Box<dyn Auction>,
+    allow_same_advertiser: bool,
+    run_start: SimTime,
+    run_end: SimTime,
+    bids: Vec<Bid>,
+    owners: Vec<exchange::Owner>,
+    awards: Vec<Award>,
+    price_priority: Vec<usize>,
+}
+
+/// What is left of the pod being filled.
+struct PodFill {
+    slots_left: u8,
+    seconds_left: u16,
+    categories: [u16; 16],
+    n_categories: usize,
+    advertisers: [u32; 16],
+    n_advertisers: usize,
+    placed: u32,
+}
+
+impl PodFill {
+    fn admits(&self, category: Option<u16>, advertiser: u32, allow_same_advertiser: bool) -> bool {
+        category.is_none_or(|c| !self.categories[..self.n_categories].contains(&c))
+            && (allow_same_advertiser
+                || !self.advertisers[..self.n_advertisers].contains(&advertiser))
+    }
+
+    /// Records an ad; at most 16 slots (validated), so the arrays never overflow.
+    fn take(&mut self, category: Option<u16>, advertiser: u32, duration_s: u16) {
+        if let Some(category) = category {
+            self.categories[self.n_categories] = category;
+            self.n_categories += 1;
+        }
+        if !self.advertisers[..self.n_advertisers].contains(&advertiser) {
+            self.advertisers[self.n_advertisers] = advertiser;
+            self.n_advertisers += 1;
+        }
+        self.slots_left -= 1;
+        self.seconds_left -= duration_s;
+        self.placed += 1;
+    }
 }
 
 impl AdServer {
@@ -169,6 +256,7 @@ impl AdServer {
         expected: &ExpectedTraffic,
         n_members: u32,
         seed: u64,
+        run: (SimTime, SimTime),
     ) -> AdServer {
         let mut order: Vec<usize> = (0..config.line_items.len()).collect();
         order.sort_by_key(|&idx| (config.line_items[idx].priority, idx));
@@ -218,9 +306,34 @@ impl AdServer {
             })
             .collect();
 
-        let mut curve_keys: Vec<Vec<bool>> = Vec::new();
-        let mut curves = Vec::new();
-        let n_countries = dims.list[DIM_COUNTRY].values.len();
+        // Bidders' own caps, plus their advertiser's caps if the advertiser has any.
+        let bidder_counters: Vec<ItemCounters> = config
+            .bidders
+            .iter()
+            .map(|bidder| {
+                let mut checks: Vec<(u16, u16)> = Vec::new();
+                let mut bumps = Vec::new();
+                let mut lifetime = None;
+                for cap in &bidder.caps {
+                    let counter = if cap.period == Period::Flight {
+                        *lifetime.get_or_insert_with(|| new_counter(Period::Flight))
+                    } else {
+                        new_counter(cap.period)
+                    };
+                    if !bumps.contains(&counter) {
+                        bumps.push(counter);
+                    }
+                    checks.push((counter, cap.max));
+                }
+                for &(counter, max) in &advertiser_counters[bidder.advertiser] {
+                    checks.push((counter, max));
+                    bumps.push(counter);
+                }
+                (checks, bumps)
+            })
+            .collect();
+
+        let mut curves = Curves::new(expected);
         let mut items = Vec::with_capacity(order.len());
         for &scenario_idx in &order {
             let line_item = &config.line_items[scenario_idx];
@@ -229,41 +342,12 @@ impl AdServer {
                 cap_checks.push((counter, max));
                 bumps.push(counter);
             }
-            // Pacing follows the expected traffic in the item's scope: the countries, break
-            // kinds, local hours and weekdays its targeting accepts. Items with the same scope
-            // share one curve.
-            let accepts = |dim: usize, value: usize| {
-                line_item
-                    .targeting
-                    .iter()
-                    .filter(|r| r.dim == dim)
-                    .all(|r| r.accepts(value as u16))
-            };
-            let key: Vec<bool> = (0..n_countries)
-                .map(|c| accepts(DIM_COUNTRY, c))
-                .chain((0..2).map(|kind| accepts(dims.break_kind(), kind)))
-                .chain((0..24).map(|hour| accepts(dims.local_hour(), hour)))
-                .chain((0..7).map(|day| accepts(dims.weekday(), day)))
-                .collect();
-            let curve = match curve_keys.iter().position(|k| *k == key) {
-                Some(found) => found,
-                None => {
-                    curves.push(expected.cumulative_requests(
-                        |country, kind: BreakKind, at: SimTime| {
-                            let offset = offsets[country];
-                            key[country]
-                                && key[n_countries + kind as usize]
-                                && key[n_countries + 2 + at.local_hour(offset) as usize]
-                                && key[n_countries + 26 + at.local_weekday(offset) as usize]
-                        },
-                    ));
-                    curve_keys.push(key);
-                    curves.len() - 1
-                }
-            };
+            let curve = curves.scope(&line_item.targeting, dims, offsets, expected);
             items.push(Item {
                 scenario_idx,
                 priority: line_item.priority,
+                cpm: line_item.cpm,
+                advertiser: line_item.advertiser as u32,
                 goal: line_item.goal,
                 category: line_item.category,
                 creative_duration_s: line_item.creative_duration_s,
@@ -281,6 +365,22 @@ impl AdServer {
         let targeting = Targeting::compile(&rules, dims);
         let n = items.len();
         let words = targeting.words();
+        let bidder_rules: Vec<Vec<Rule>> =
+            config.bidders.iter().map(|b| b.targeting.clone()).collect();
+        let bidder_targeting = Targeting::compile(&bidder_rules, dims);
+        let bidders: Vec<exchange::BidderState> = config
+            .bidders
+            .iter()
+            .zip(bidder_counters)
+            .map(|(spec, counters)| {
+                let curve = curves.scope(&spec.targeting, dims, offsets, expected);
+                exchange::BidderState::new(spec, seed, curve, run.1 - run.0, counters)
+            })
+            .collect();
+        let mut bidder_set = vec![0u64; bidder_targeting.words()];
+        for idx in 0..bidders.len() {
+            bidder_set[idx / 64] |= 1 << (idx % 64);
+        }
         AdServer {
             pacers: order
                 .iter()
@@ -296,7 +396,6 @@ impl AdServer {
             interval: vec![IntervalCounts::default(); n],
             last_update: vec![SimTime::default(); n],
             curves,
-            curve_start: expected.start,
             pacing_interval: config.pacing_interval,
             stream: Stream::new(seed, "adserver.pacing"),
             set: vec![0; words],
@@ -304,7 +403,20 @@ impl AdServer {
             rank: (0..n as u16).collect(),
             by_rank: (0..n as u16).collect(),
             placed: Vec::new(),
+            sales: Vec::new(),
             trace: None,
+            bidders,
+            bidder_targeting,
+            bidder_set,
+            exchange: config.exchange.clone(),
+            auction: config.exchange.auction.build(),
+            allow_same_advertiser: config.allow_same_advertiser,
+            run_start: run.0,
+            run_end: run.1,
+            bids: Vec::with_capacity(64),
+            owners: Vec::with_capacity(64),
+            awards: Vec::with_capacity(16),
+            price_priority: Vec::with_capacity(16),
         }
     }
 
@@ -318,32 +430,27 @@ impl AdServer {
         (self.items[idx].flight_start, self.items[idx].flight_end)
     }
 
-    /// Cumulative expected requests in the scope of `curve` at `at`, interpolated by minute.
-    fn expected_at(&self, curve: usize, at: SimTime) -> f64 {
-        let curve = &self.curves[curve];
-        let minutes = (at - self.curve_start).0 as f64 / SimDuration::MINUTE.0 as f64;
-        let last = (curve.len() - 1) as f64;
-        let minutes = minutes.clamp(0.0, last);
-        let whole = minutes.floor() as usize;
-        let frac = minutes - whole as f64;
-        let next = curve[(whole + 1).min(curve.len() - 1)];
-        curve[whole] + frac * (next - curve[whole])
-    }
-
     /// The traffic-following target: cumulative delivery internal item `idx` should have
     /// reached by `at` [impressions]; 0 without a goal.
     pub fn target_at(&self, idx: usize, at: SimTime) -> f64 {
         let item = &self.items[idx];
         let Some(goal) = item.goal else { return 0.0 };
-        let begin = self.expected_at(item.curve, item.flight_start);
-        let total = self.expected_at(item.curve, item.flight_end) - begin;
-        if at <= item.flight_start {
-            return 0.0;
-        }
-        if at >= item.flight_end || total <= 0.0 {
-            return goal as f64;
-        }
-        goal as f64 * (self.expected_at(item.curve, at) - begin) / total
+        goal as f64
+            * self
+                .curves
+                .share(item.curve, item.flight_start, item.flight_end, at)
+    }
+
+    /// Cumulative spend bidder `b`'s pacer aims for by `at` [micros], if it paces a budget.
+    pub fn bidder_spend_target(&self, b: usize, at: SimTime) -> Option<f64> {
+        let state = &self.bidders[b];
+        let budget = state.pacing_budget?;
+        Some(
+            budget as f64
+                * self
+                    .curves
+                    .share(state.curve, self.run_start, self.run_end, at),
+        )
     }
 
     /// Scenario index of internal item `idx`.
@@ -389,7 +496,50 @@ impl AdServer {
             }
             self.interval[idx] = IntervalCounts::default();
         }
+        for b in 0..self.bidders.len() {
+            self.update_bidder_pacer(b, now);
+        }
         self.rerank();
+    }
+
+    /// A bidder's pacer decides the next interval. Budgets are paced like goals, in micros:
+    /// the target is the pacing budget times the share of the run's expected traffic (in the
+    /// bidder's scope) seen by the next tick, and the interval's "deliveries" are its spend.
+    fn update_bidder_pacer(&mut self, b: usize, now: SimTime) {
+        let state = &mut self.bidders[b];
+        let Some(budget) = state.pacing_budget else {
+            state.interval = IntervalCounts::default();
+            return;
+        };
+        let next = now + self.pacing_interval;
+        let last = state.last_update.max(self.run_start);
+        let observation = Observation {
+            now,
+            interval: self.pacing_interval,
+            goal: Some(budget as u64),
+            delivered: state.spent.max(0) as u64,
+            target_now: budget as f64
+                * self
+                    .curves
+                    .share(state.curve, self.run_start, self.run_end, now),
+            target_next: budget as f64
+                * self
+                    .curves
+                    .share(state.curve, self.run_start, self.run_end, next),
+            expected_last: self.curves.at(state.curve, now) - self.curves.at(state.curve, last),
+            expected_next: self.curves.at(state.curve, next) - self.curves.at(state.curve, now),
+            eligible: state.interval.eligible,
+            attempts: state.interval.attempts,
+            deliveries: state.interval.deliveries,
+            interval_elapsed: now > last,
+        };
+        state.last_update = now;
+        state.throttle = state
+            .pacer
+            .update(&observation)
+            .participation
+            .clamp(0.0, 1.0);
+        state.interval = IntervalCounts::default();
     }
 
     fn update_pacer(&mut self, idx: usize, now: SimTime) {
@@ -402,13 +552,15 @@ impl AdServer {
             interval: self.pacing_interval,
             goal: item.goal,
             delivered: self.delivered[idx],
+            target_now: self.target_at(idx, now),
             target_next,
-            expected_last: self.expected_at(item.curve, now)
-                - self.expected_at(item.curve, self.last_update[idx]),
-            expected_next: self.expected_at(item.curve, next) - self.expected_at(item.curve, now),
+            expected_last: self.curves.at(item.curve, now)
+                - self.curves.at(item.curve, self.last_update[idx]),
+            expected_next: self.curves.at(item.curve, next) - self.curves.at(item.curve, now),
             eligible: counts.eligible,
             attempts: counts.attempts,
             deliveries: counts.deliveries,
+            interval_elapsed: now > self.last_update[idx],
         };
         self.last_update[idx] = now;
         self.throttle[idx] = self.pacers[idx]
@@ -455,26 +607,43 @@ impl AdServer {
                 self.candidates[rank / 64] |= 1 << (rank % 64);
             }
         }
-        let mut slots_left = request.pod.max_slots;
-        let mut seconds_left = request.pod.max_duration_s;
-        let mut categories = [u16::MAX; 16];
-        let mut n_categories = 0;
-        let mut placed = 0u32;
+
+        let mut pod = PodFill {
+            slots_left: request.pod.max_slots,
+            seconds_left: request.pod.max_duration_s,
+            categories: [0; 16],
+            n_categories: 0,
+            advertisers: [0; 16],
+            n_advertisers: 0,
+            placed: 0,
+        };
+        self.price_priority.clear();
+        let mut auctioned = false;
         'fill: for word_idx in 0..self.candidates.len() {
             let mut bits = self.candidates[word_idx];
             while bits != 0 {
-                if slots_left == 0 {
+                if pod.slots_left == 0 {
                     break 'fill;
                 }
                 let rank = word_idx * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let idx = usize::from(self.by_rank[rank]);
-                let item = &self.items[idx];
-                if item.creative_duration_s > seconds_left {
-                    continue;
+                let priority = self.items[idx].priority;
+                if priority >= PRICE_PRIORITY && !auctioned {
+                    if priority == PRICE_PRIORITY {
+                        self.price_priority.push(idx);
+                        continue;
+                    }
+                    // The first house item: the auction sells first.
+                    self.run_auction(request, &mut pod, &mut loaded, metrics);
+                    auctioned = true;
+                    if pod.slots_left == 0 {
+                        break 'fill;
+                    }
                 }
-                if let Some(category) = item.category
-                    && categories[..n_categories].contains(&category)
+                let item = &self.items[idx];
+                if item.creative_duration_s > pod.seconds_left
+                    || !pod.admits(item.category, item.advertiser, self.allow_same_advertiser)
                 {
                     continue;
                 }
@@ -482,45 +651,219 @@ impl AdServer {
                 if capped(&mut self.counters, &item.cap_checks, request, &mut loaded) {
                     continue;
                 }
-                for (bump_idx, &counter) in item.bumps.iter().enumerate() {
-                    let first = self.counters.bump(
-                        request.member,
-                        counter,
-                        request.at,
-                        request.utc_offset_minutes,
-                    );
-                    if first && bump_idx == 0 {
-                        metrics.items[item.scenario_idx].reach += 1;
-                    }
-                }
-                // At most 16 slots (validated), so at most 16 categories.
-                if let Some(category) = item.category {
-                    categories[n_categories] = category;
-                    n_categories += 1;
-                }
-                slots_left -= 1;
-                seconds_left -= item.creative_duration_s;
-                placed += 1;
-                self.delivered[idx] += 1;
-                self.interval[idx].deliveries += 1;
-                metrics.record_impression(item.scenario_idx, request.at);
-                if self.trace.is_some() {
-                    self.placed.push(item.scenario_idx);
-                }
-                if self.goal_met(idx) {
-                    self.set_active(idx, false);
-                }
+                self.place_item(idx, request, &mut pod, metrics);
             }
+        }
+        if !auctioned && pod.slots_left > 0 {
+            self.run_auction(request, &mut pod, &mut loaded, metrics);
         }
         if loaded {
             self.counters.unload();
         }
-        metrics.record_request(request, placed);
+        metrics.record_request(request, pod.placed);
         if let Some(trace) = &mut self.trace {
             trace.push(PodRecord {
                 request: *request,
                 items: std::mem::take(&mut self.placed),
+                sales: std::mem::take(&mut self.sales),
             });
+        }
+    }
+
+    /// Places internal item `idx` in the pod (its caps already checked).
+    fn place_item(
+        &mut self,
+        idx: usize,
+        request: &AdRequest,
+        pod: &mut PodFill,
+        metrics: &mut Metrics,
+    ) {
+        let item = &self.items[idx];
+        for (bump_idx, &counter) in item.bumps.iter().enumerate() {
+            let first = self.counters.bump(
+                request.member,
+                counter,
+                request.at,
+                request.utc_offset_minutes,
+            );
+            if first && bump_idx == 0 {
+                metrics.items[item.scenario_idx].reach += 1;
+            }
+        }
+        pod.take(item.category, item.advertiser, item.creative_duration_s);
+        self.delivered[idx] += 1;
+        self.interval[idx].deliveries += 1;
+        metrics.record_impression(item.scenario_idx, request.at);
+        if self.trace.is_some() {
+            self.placed.push(item.scenario_idx);
+        }
+        if self.goal_met(idx) {
+            self.set_active(idx, false);
+        }
+    }
+
+    /// Sells the pod's remaining slots: asks the eligible bidders, adds the price-priority
+    /// items collected by `serve`, runs the auction and delivers its awards.
+    fn run_auction(
+        &mut self,
+        request: &AdRequest,
+        pod: &mut PodFill,
+        loaded: &mut bool,
+        metrics: &mut Metrics,
+    ) {
+        if pod.slots_left == 0 || (self.bidders.is_empty() && self.price_priority.is_empty()) {
+            return;
+        }
+        let floor = self.exchange.floor_for(request);
+        self.bids.clear();
+        self.owners.clear();
+        let mut eligible = [0u64; 4];
+        let words = self.bidder_set.len().min(eligible.len());
+        eligible[..words].copy_from_slice(&self.bidder_set[..words]);
+        self.bidder_targeting
+            .restrict(&request.values, &mut eligible[..words]);
+        for (word_idx, &word) in eligible[..words].iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let b = word_idx * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let state = &mut self.bidders[b];
+                let duration = state.spec.creative_duration_s;
+                if !request.pod.allows(duration)
+                    || duration > pod.seconds_left
+                    || !pod.admits(
+                        state.spec.category,
+                        state.spec.advertiser as u32,
+                        self.allow_same_advertiser,
+                    )
+                    || !state.has_budget(request.at)
+                {
+                    continue;
+                }
+                if !state.cap_checks.is_empty()
+                    && capped(&mut self.counters, &state.cap_checks, request, loaded)
+                {
+                    continue;
+                }
+                state.interval.eligible += 1;
+                if state.throttle < 1.0
+                    && !(state.throttle > 0.0 && self.stream.chance(state.throttle))
+                {
+                    continue;
+                }
+                state.interval.attempts += 1;
+                let stats = &mut metrics.bidders[b];
+                stats.requests += 1;
+                match exchange::respond(&state.spec, &mut state.response) {
+                    Err(exchange::Failure::Error) => stats.errors += 1,
+                    Err(exchange::Failure::NoBid) => stats.no_bids += 1,
+                    Ok(latency_us) => {
+                        let _ = stats.latency_us.record(latency_us as u64);
+                        if latency_us > self.exchange.tmax.0 {
+                            stats.timeouts += 1;
+                            continue;
+                        }
+                        let bid_floor = state.spec.deal_floor.unwrap_or(floor);
+                        match state.bidder.bid(request, bid_floor, &mut state.stream) {
+                            None => stats.no_bids += 1,
+                            Some(amount) => {
+                                stats.bids += 1;
+                                self.bids.push(Bid {
+                                    bidder: b as u32,
+                                    amount,
+                                    floor: bid_floor,
+                                    duration_s: duration,
+                                    category: state.spec.category,
+                                    advertiser: state.spec.advertiser as u32,
+                                });
+                                self.owners.push(exchange::Owner::Bidder(b));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for &idx in &self.price_priority {
+            let item = &self.items[idx];
+            self.bids.push(Bid {
+                bidder: (self.bidders.len() + idx) as u32,
+                amount: item.cpm,
+                floor,
+                duration_s: item.creative_duration_s,
+                category: item.category,
+                advertiser: item.advertiser,
+            });
+            self.owners.push(exchange::Owner::Item(idx));
+        }
+        if self.bids.is_empty() {
+            return;
+        }
+        metrics.auction.auctions += 1;
+        if self.bids.iter().any(|bid| bid.amount >= bid.floor) {
+            metrics.auction.auctions_above_floor += 1;
+        }
+        let auction_pod = Pod {
+            slots: pod.slots_left,
+            seconds: pod.seconds_left,
+            used_categories: &pod.categories[..pod.n_categories],
+            used_advertisers: &pod.advertisers[..pod.n_advertisers],
+            allow_same_advertiser: self.allow_same_advertiser,
+            weights: &self.exchange.position_weights,
+        };
+        self.auction.run(&self.bids, &auction_pod, &mut self.awards);
+        for award_idx in 0..self.awards.len() {
+            let award = self.awards[award_idx];
+            let bid = self.bids[award.bid];
+            metrics.auction.record_sale(award.price);
+            match self.owners[award.bid] {
+                exchange::Owner::Bidder(b) => {
+                    let state = &mut self.bidders[b];
+                    for &counter in &state.bumps {
+                        self.counters.bump(
+                            request.member,
+                            counter,
+                            request.at,
+                            request.utc_offset_minutes,
+                        );
+                    }
+                    let cost = award.price.cost_of(1).0;
+                    state.spent += cost;
+                    state.spent_day += cost;
+                    state.interval.deliveries += cost.max(0) as u64;
+                    metrics.record_bidder_impression(b, request.at, award.price);
+                    if state
+                        .spec
+                        .budget
+                        .is_some_and(|budget| state.spent >= budget.0)
+                    {
+                        metrics.bidders[b].exhausted_at.get_or_insert(request.at);
+                    }
+                    pod.take(bid.category, bid.advertiser, bid.duration_s);
+                    if self.trace.is_some() {
+                        let spent = self.bidders[b].spent;
+                        self.sales.push(Sale {
+                            bidder: b,
+                            position: award.position,
+                            bid: bid.amount,
+                            floor: bid.floor,
+                            price: award.price,
+                            spent,
+                        });
+                    }
+                }
+                exchange::Owner::Item(idx) => {
+                    // Its caps were checked when it became a candidate.
+                    self.place_item(idx, request, pod, metrics);
+                }
+            }
+        }
+        for (bid_idx, owner) in self.owners.iter().enumerate() {
+            if let exchange::Owner::Bidder(b) = *owner {
+                let won = self.awards.iter().find(|award| award.bid == bid_idx);
+                self.bidders[b]
+                    .bidder
+                    .outcome(won.is_some(), won.map_or(Micros::ZERO, |award| award.price));
+            }
         }
     }
 

@@ -84,11 +84,13 @@ impl Simulation {
             &expected,
             traffic.n_members(),
             scenario.seed,
+            (scenario.start, scenario.end),
         );
         let metrics = Metrics::new(
             scenario.start,
             scenario.end,
             scenario.adserver.line_items.len(),
+            scenario.adserver.bidders.len(),
             &dims,
         );
         let mut simulation = Simulation {

@@ -77,12 +77,14 @@ mod tests {
             interval: SimDuration::MINUTE,
             goal: Some(10_000),
             delivered,
+            target_now: target_next,
             target_next,
             expected_last: 1_000.0,
             expected_next: 1_000.0,
             eligible,
             attempts: eligible,
             deliveries: eligible,
+            interval_elapsed: true,
         }
     }
 

@@ -3,13 +3,15 @@
 //! A `Pacer` is a controller consulted once per pacing tick, never per request: it observes
 //! what happened in the last interval and sets a participation probability for the next one.
 //! The ad server applies that probability per request with its own seeded stream, so the hot
-//! path stays a single comparison. Built-ins: `Asap` and `Even`.
+//! path stays a single comparison. Built-ins: `Asap`, `Even` and `Throttle`.
 
 mod asap;
 mod even;
+mod throttle;
 
 pub use asap::Asap;
 pub use even::Even;
+pub use throttle::Throttle;
 
 use crate::time::{SimDuration, SimTime};
 
@@ -21,8 +23,10 @@ pub struct Observation {
     pub interval: SimDuration,
     /// Delivery goal [impressions], if any.
     pub goal: Option<u64>,
-    /// Delivered so far in the flight [impressions].
+    /// Delivered so far in the flight [impressions, or micros for budgets].
     pub delivered: u64,
+    /// Cumulative delivery the traffic-following schedule asks for by `now`.
+    pub target_now: f64,
     /// Cumulative delivery the traffic-following schedule asks for by `now + interval`
     /// [impressions] (0 without a goal).
     pub target_next: f64,
@@ -37,6 +41,8 @@ pub struct Observation {
     pub eligible: u64,
     pub attempts: u64,
     pub deliveries: u64,
+    /// False for the decision at a flight's start, which follows no interval.
+    pub interval_elapsed: bool,
 }
 
 /// A pacer's decision for the next interval.
@@ -62,15 +68,17 @@ pub trait Pacer {
 pub enum PacingMode {
     Asap,
     Even,
+    Throttle,
 }
 
 impl PacingMode {
-    pub const NAMES: &'static [&'static str] = &["asap", "even"];
+    pub const NAMES: &'static [&'static str] = &["asap", "even", "throttle"];
 
     pub fn from_name(name: &str) -> Option<PacingMode> {
         match name {
             "asap" => Some(PacingMode::Asap),
             "even" => Some(PacingMode::Even),
+            "throttle" => Some(PacingMode::Throttle),
             _ => None,
         }
     }
@@ -79,6 +87,7 @@ impl PacingMode {
         match self {
             PacingMode::Asap => "asap",
             PacingMode::Even => "even",
+            PacingMode::Throttle => "throttle",
         }
     }
 
@@ -87,6 +96,7 @@ impl PacingMode {
         match self {
             PacingMode::Asap => Box::new(Asap),
             PacingMode::Even => Box::new(Even::default()),
+            PacingMode::Throttle => Box::new(Throttle::default()),
         }
     }
 }

@@ -32,6 +32,45 @@ pub struct Summary {
     pub members: u32,
     pub totals: Totals,
     pub line_items: Vec<LineItemSummary>,
+    pub auction: AuctionSummary,
+    pub bidders: Vec<BidderSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AuctionSummary {
+    pub mechanism: &'static str,
+    pub floor_cpm: f64,
+    pub auctions: u64,
+    pub auctions_with_bid_above_floor: u64,
+    pub slots_sold: u64,
+    pub average_clearing_price: f64,
+    pub clearing_price_p50: f64,
+    pub clearing_price_p90: f64,
+    pub clearing_price_p99: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BidderSummary {
+    pub name: String,
+    pub advertiser: String,
+    pub strategy: &'static str,
+    pub requests: u64,
+    pub bids: u64,
+    pub no_bids: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub wins: u64,
+    pub impressions: u64,
+    pub spend: f64,
+    pub average_clearing_price: f64,
+    pub win_rate: f64,
+    pub budget: Option<f64>,
+    pub daily_budget: Option<f64>,
+    pub budget_used: Option<f64>,
+    pub budget_exhausted_at: Option<String>,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p95: f64,
+    pub latency_ms_p99: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -41,6 +80,8 @@ pub struct Totals {
     pub impressions: u64,
     pub fill_rate: f64,
     pub revenue: f64,
+    pub revenue_direct: f64,
+    pub revenue_programmatic: f64,
     pub ecpm: f64,
 }
 
@@ -114,6 +155,57 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
             }
         })
         .collect();
+    let direct = revenue;
+    let mut programmatic = Micros::ZERO;
+    let bidders = scenario
+        .adserver
+        .bidders
+        .iter()
+        .zip(&metrics.bidders)
+        .map(|(spec, stats)| {
+            programmatic += Micros(stats.spend);
+            let latency_ms = |quantile: f64| {
+                if stats.latency_us.is_empty() {
+                    0.0
+                } else {
+                    stats.latency_us.value_at_quantile(quantile) as f64 / 1000.0
+                }
+            };
+            BidderSummary {
+                name: spec.name.clone(),
+                advertiser: scenario.adserver.advertisers[spec.advertiser].name.clone(),
+                strategy: spec.model.strategy.name(),
+                requests: stats.requests,
+                bids: stats.bids,
+                no_bids: stats.no_bids,
+                timeouts: stats.timeouts,
+                errors: stats.errors,
+                wins: stats.wins,
+                impressions: stats.wins,
+                spend: Micros(stats.spend).as_units(),
+                average_clearing_price: ratio(stats.price_sum as f64, stats.wins as f64) / 1e6,
+                win_rate: ratio(stats.wins as f64, stats.bids as f64),
+                budget: spec.budget.map(Micros::as_units),
+                daily_budget: spec.daily_budget.map(Micros::as_units),
+                budget_used: spec
+                    .pacing_budget(scenario.duration())
+                    .map(|budget| ratio(stats.spend as f64, budget.0 as f64)),
+                budget_exhausted_at: stats.exhausted_at.map(|at| at.to_string()),
+                latency_ms_p50: latency_ms(0.5),
+                latency_ms_p95: latency_ms(0.95),
+                latency_ms_p99: latency_ms(0.99),
+            }
+        })
+        .collect();
+    revenue += programmatic;
+    let auction = &metrics.auction;
+    let price_at = |quantile: f64| {
+        if auction.clearing_price.is_empty() {
+            0.0
+        } else {
+            auction.clearing_price.value_at_quantile(quantile) as f64 / 1e6
+        }
+    };
     Summary {
         schema_version: OUTPUT_SCHEMA_VERSION,
         adsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -128,24 +220,44 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
             impressions: metrics.impressions,
             fill_rate: ratio(metrics.impressions as f64, metrics.opportunities as f64),
             revenue: revenue.as_units(),
+            revenue_direct: direct.as_units(),
+            revenue_programmatic: programmatic.as_units(),
             ecpm: ratio(revenue.as_units() * 1000.0, metrics.impressions as f64),
         },
         line_items,
+        auction: AuctionSummary {
+            mechanism: scenario.adserver.exchange.auction.name(),
+            floor_cpm: scenario.adserver.exchange.floor.as_units(),
+            auctions: auction.auctions,
+            auctions_with_bid_above_floor: auction.auctions_above_floor,
+            slots_sold: auction.slots_sold,
+            average_clearing_price: ratio(auction.price_sum as f64, auction.slots_sold as f64)
+                / 1e6,
+            clearing_price_p50: price_at(0.5),
+            clearing_price_p90: price_at(0.9),
+            clearing_price_p99: price_at(0.99),
+        },
+        bidders,
     }
 }
 
-/// `delivery.csv`: hour × line item impressions, cumulative and the even-pacing target.
+/// `delivery.csv`: hour × line item and hour × bidder: impressions and spend, each with its
+/// cumulative value and the pacing target for it.
 pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     let metrics = simulation.metrics();
     let server = simulation.server();
     let n_items = metrics.items.len();
+    let n_bidders = metrics.bidders.len();
     // Targets are kept by internal (priority) index; reports go in scenario order.
     let mut internal = vec![0; n_items];
     for idx in 0..n_items {
         internal[server.scenario_index(idx)] = idx;
     }
-    let mut out = String::from("hour,line_item,impressions,cumulative,cumulative_target\n");
+    let mut out = String::from(
+        "hour,kind,name,impressions,cumulative,cumulative_target,spend,cumulative_spend,cumulative_spend_target\n",
+    );
     let mut cumulative = vec![0u64; n_items];
+    let mut bidder_cumulative = vec![(0u64, 0i64); n_bidders];
     for hour in 0..metrics.n_hours {
         let hour_start = metrics.start + SimDuration::HOUR * hour as i64;
         let hour_end = (hour_start + SimDuration::HOUR).min(scenario.end);
@@ -156,11 +268,37 @@ pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
                 Some(_) => format!("{:.1}", server.target_at(internal[idx], hour_end)),
                 None => String::new(),
             };
+            let spend = item.cpm.cost_of(u64::from(impressions));
+            let cumulative_spend = item.cpm.cost_of(cumulative[idx]);
+            let spend_target = match item.goal {
+                Some(_) => format!(
+                    "{:.2}",
+                    item.cpm.as_units() * server.target_at(internal[idx], hour_end) / 1000.0
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{hour_start},{},{impressions},{},{target}",
+                "{hour_start},line_item,{},{impressions},{},{target},{spend},{cumulative_spend},{spend_target}",
                 csv_field(&item.name),
                 cumulative[idx]
+            );
+        }
+        for (b, bidder) in scenario.adserver.bidders.iter().enumerate() {
+            let (impressions, spend) = metrics.bidder_delivery[hour * n_bidders + b];
+            let total = &mut bidder_cumulative[b];
+            total.0 += u64::from(impressions);
+            total.1 += spend;
+            let spend_target = server
+                .bidder_spend_target(b, hour_end)
+                .map_or(String::new(), |target| format!("{:.2}", target / 1e6));
+            let _ = writeln!(
+                out,
+                "{hour_start},bidder,{},{impressions},{},,{},{},{spend_target}",
+                csv_field(&bidder.name),
+                total.0,
+                Micros(spend),
+                Micros(total.1)
             );
         }
     }

@@ -134,5 +134,6 @@ pub fn from_text(text: &str, file: &str, overrides: &[String]) -> Result<Scenari
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
-    validate::scenario(&root).map_err(invalid)
+    let base_dir = Path::new(file).parent().unwrap_or(Path::new("."));
+    validate::scenario(&root, base_dir).map_err(invalid)
 }

@@ -182,6 +182,8 @@ pub struct Pod {
 pub struct AdServer {
     #[serde(default)]
     pub pacing_interval: Option<String>,
+    #[serde(default)]
+    pub allow_same_advertiser: Option<bool>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -239,4 +241,148 @@ pub struct Targeting {
     pub include: Ordered<Vec<String>>,
     #[serde(default)]
     pub exclude: Ordered<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    #[serde(default)]
+    pub auction: Option<String>,
+    #[serde(default)]
+    pub floor_cpm: Option<f64>,
+    #[serde(default)]
+    pub tmax: Option<String>,
+    #[serde(default)]
+    pub position_weights: Option<Vec<f64>>,
+    /// Checked element by element in `validate`.
+    #[serde(default, rename = "floors")]
+    pub _floors: Option<de::IgnoredAny>,
+}
+
+/// A floor rule: the first rule whose `match` accepts the request sets its floor.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorRule {
+    #[serde(rename = "match")]
+    pub conditions: Ordered<Vec<String>>,
+    pub cpm: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bidder {
+    pub name: String,
+    #[serde(default)]
+    pub advertiser: Option<String>,
+    #[serde(default)]
+    pub targeting: Option<Targeting>,
+    pub value: Value,
+    #[serde(default)]
+    pub value_multipliers: Vec<SegmentFactor>,
+    #[serde(default)]
+    pub ctr: Option<Ctr>,
+    pub strategy: StrategySpec,
+    #[serde(default)]
+    pub budget: Option<f64>,
+    #[serde(default)]
+    pub daily_budget: Option<f64>,
+    #[serde(default)]
+    pub pacing: Option<String>,
+    #[serde(default)]
+    pub creative_duration: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub frequency_caps: Vec<Cap>,
+    #[serde(default)]
+    pub deal_floor_cpm: Option<f64>,
+    #[serde(default)]
+    pub latency: Option<Latency>,
+    #[serde(default)]
+    pub no_bid_rate: Option<Fraction>,
+    #[serde(default)]
+    pub error_rate: Option<Fraction>,
+}
+
+/// A value distribution [CPM]; which fields apply depends on `distribution`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Value {
+    pub distribution: String,
+    #[serde(default)]
+    pub cpm: Option<f64>,
+    #[serde(default)]
+    pub low: Option<f64>,
+    #[serde(default)]
+    pub high: Option<f64>,
+    #[serde(default)]
+    pub mean: Option<f64>,
+    #[serde(default)]
+    pub sd: Option<f64>,
+    #[serde(default)]
+    pub median: Option<f64>,
+    #[serde(default)]
+    pub sigma: Option<f64>,
+    #[serde(default)]
+    pub values: Option<Vec<f64>>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub value_per_click: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentFactor {
+    pub attribute: String,
+    pub value: String,
+    pub factor: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ctr {
+    pub default: Fraction,
+    #[serde(default)]
+    pub rules: Vec<CtrRule>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CtrRule {
+    pub attribute: String,
+    pub value: String,
+    pub ctr: Fraction,
+}
+
+/// A strategy by name (`"truthful"`) or as a table with its parameters.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StrategySpec {
+    Name(String),
+    Table(StrategyTable),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyTable {
+    pub name: String,
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    #[serde(default)]
+    pub cpm: Option<f64>,
+    #[serde(default)]
+    pub n: Option<i64>,
+    #[serde(default)]
+    pub base_bid: Option<f64>,
+    #[serde(default)]
+    pub base_ctr: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    pub median: String,
+    #[serde(default)]
+    pub sigma: Option<f64>,
 }

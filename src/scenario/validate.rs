@@ -4,12 +4,16 @@
 //! titles) element by element, so that one mistake does not hide the next. Checks that need a
 //! section which failed are skipped rather than reported twice.
 
+use std::path::Path;
+
 use serde::de::DeserializeOwned;
 
 use super::raw::{self, Fraction, Ordered};
 use super::tree::{Node, Origin, Problem, Value};
 use super::{SCHEMA_VERSION, Scenario};
 use crate::adserver::{self, Cap, Period, Rule};
+use crate::auction::AuctionKind;
+use crate::bidder::{CtrTable, Distribution, ModelBidder, Shader, Strategy, ValueModel};
 use crate::money::Micros;
 use crate::pacing::PacingMode;
 use crate::time::{SimDuration, SimTime};
@@ -20,6 +24,8 @@ use crate::traffic::{
 
 const TOP_LEVEL: &[&str] = &[
     "schema_version",
+    "exchange",
+    "bidders",
     "name",
     "seed",
     "start",
@@ -56,6 +62,8 @@ const RESERVED: &[&str] = &[
 struct Checker<'a> {
     root: &'a Node,
     problems: Vec<Problem>,
+    /// Folder that relative data-file paths are resolved against (the scenario's folder).
+    base_dir: &'a Path,
 }
 
 impl<'a> Checker<'a> {
@@ -230,6 +238,97 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// Reads a CSV of numbers (one per line, first column; a non-numeric first line is a
+    /// header) named at `path`, relative to the scenario's folder.
+    fn read_values(&mut self, path: &str, file: &str) -> Option<Vec<f64>> {
+        let full = self.base_dir.join(file);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(text) => text,
+            Err(error) => {
+                self.problem(path, format!("cannot read {}: {error}", full.display()));
+                return None;
+            }
+        };
+        let mut values = Vec::new();
+        for (idx, line) in text.lines().enumerate() {
+            let field = line.split(',').next().unwrap_or("").trim();
+            if field.is_empty() {
+                continue;
+            }
+            match field.parse::<f64>() {
+                Ok(value) => values.push(value),
+                Err(_) if idx == 0 => {}
+                Err(_) => {
+                    self.problem(
+                        path,
+                        format!(
+                            "{}:{}: expected a number, found \"{field}\"",
+                            full.display(),
+                            idx + 1
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(values)
+    }
+
+    /// A creative length [s] at `{path}.creative_duration` (default 30 s): a multiple of 5 s
+    /// that at least one enabled pod accepts.
+    fn creative(
+        &mut self,
+        path: &str,
+        text: Option<&str>,
+        pods: Option<&[PodSpec]>,
+    ) -> Option<u16> {
+        let field = format!("{path}.creative_duration");
+        let text = text.unwrap_or("30s");
+        let duration = self.positive_duration(&field, text)?;
+        let secs = duration.0 / SimDuration::SECOND.0;
+        if duration.0 % SimDuration::SECOND.0 != 0 || secs % 5 != 0 || secs > 315 {
+            self.problem(
+                &field,
+                format!("expected a multiple of 5s up to 315s, found \"{text}\""),
+            );
+            return None;
+        }
+        let secs = secs as u16;
+        if let Some(pods) = pods
+            && !pods
+                .iter()
+                .any(|pod| pod.allows(secs) && pod.max_duration_s >= secs)
+        {
+            self.problem(
+                &field,
+                format!("no enabled pod accepts a {text} creative, so it could never serve"),
+            );
+            return None;
+        }
+        Some(secs)
+    }
+
+    /// A pacing mode at `{path}.pacing`; by default `even` with a goal or budget, else `asap`.
+    fn pacing(&mut self, path: &str, name: Option<&str>, has_target: bool) -> Option<PacingMode> {
+        match name {
+            Some(name) => {
+                let mode = PacingMode::from_name(name);
+                if mode.is_none() {
+                    self.problem(
+                        &format!("{path}.pacing"),
+                        format!(
+                            "unknown pacing \"{name}\", expected one of {}",
+                            quoted(PacingMode::NAMES)
+                        ),
+                    );
+                }
+                mode
+            }
+            None if has_target => Some(PacingMode::Even),
+            None => Some(PacingMode::Asap),
+        }
+    }
+
     /// Reports `{path}.name` if `name` is among the `earlier` names.
     fn unique<'n>(
         &mut self,
@@ -296,10 +395,11 @@ impl<'a> Checker<'a> {
 }
 
 /// Builds the scenario from a parsed (and overridden) document.
-pub fn scenario(root: &Node) -> Result<Scenario, Vec<Problem>> {
+pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> {
     let mut c = Checker {
         root,
         problems: Vec::new(),
+        base_dir,
     };
     match &root.value {
         Value::Table(entries) => {
@@ -902,7 +1002,7 @@ fn adserver(
 ) -> Option<adserver::Config> {
     let settings: Option<raw::AdServer> = c.section("adserver");
     let settings_ok = c.get("adserver").is_none() || settings.is_some();
-    let pacing_interval = match settings.and_then(|s| s.pacing_interval) {
+    let pacing_interval = match settings.as_ref().and_then(|s| s.pacing_interval.clone()) {
         Some(text) => c
             .positive_duration("adserver.pacing_interval", &text)
             .and_then(|interval| {
@@ -1036,46 +1136,8 @@ fn adserver(
                         (categories.len() - 1) as u16
                     }
                 });
-        let creative = item.creative_duration.as_deref().unwrap_or("30s");
-        let creative_duration = c
-            .positive_duration(&format!("{path}.creative_duration"), creative)
-            .and_then(|d| {
-                let secs = d.0 / SimDuration::SECOND.0;
-                if d.0 % SimDuration::SECOND.0 != 0 || secs % 5 != 0 || secs > 315 {
-                    c.problem(
-                        &format!("{path}.creative_duration"),
-                        format!("expected a multiple of 5s up to 315s, found \"{creative}\""),
-                    );
-                    return None;
-                }
-                if let Some(pods) = pods
-                    && !pods.iter().any(|pod| pod.allows(secs as u16) && pod.max_duration_s >= secs as u16)
-                {
-                    c.problem(
-                        &format!("{path}.creative_duration"),
-                        format!("no enabled pod accepts a {creative} creative, so the line item could never serve"),
-                    );
-                    return None;
-                }
-                Some(secs as u16)
-            });
-        let pacing = match item.pacing.as_deref() {
-            Some(name) => {
-                let mode = PacingMode::from_name(name);
-                if mode.is_none() {
-                    c.problem(
-                        &format!("{path}.pacing"),
-                        format!(
-                            "unknown pacing \"{name}\", expected one of {}",
-                            quoted(PacingMode::NAMES)
-                        ),
-                    );
-                }
-                mode
-            }
-            None if item.goal.is_some() => Some(PacingMode::Even),
-            None => Some(PacingMode::Asap),
-        };
+        let creative_duration = c.creative(&path, item.creative_duration.as_deref(), pods);
+        let pacing = c.pacing(&path, item.pacing.as_deref(), item.goal.is_some());
         if let (
             Some(priority),
             Some(cpm),
@@ -1111,23 +1173,85 @@ fn adserver(
             });
         }
     }
-    // As `AdServer::new` assigns them: one per non-flight cap, plus one lifetime counter per
-    // item that has a flight cap or no cap at all; one per advertiser cap.
-    let n_counters: usize = items
+    let allow_same_advertiser = settings
+        .as_ref()
+        .and_then(|s| s.allow_same_advertiser)
+        .unwrap_or(false);
+    let exchange = exchange(c, dims);
+    let raw_bidders: Vec<Option<raw::Bidder>> = c.elements("bidders");
+    let mut bidders = Vec::new();
+    for (idx, raw_bidder) in raw_bidders.iter().enumerate() {
+        let Some(raw_bidder) = raw_bidder else {
+            continue;
+        };
+        let path = format!("bidders.{idx}");
+        c.unique(
+            &path,
+            "bidder",
+            &raw_bidder.name,
+            raw_bidders[..idx].iter().flatten().map(|o| o.name.as_str()),
+        );
+        let advertiser_name = raw_bidder
+            .advertiser
+            .clone()
+            .unwrap_or_else(|| raw_bidder.name.clone());
+        let advertiser = advertiser_index(&mut advertisers, &advertiser_name);
+        let category = raw_bidder
+            .category
+            .as_ref()
+            .map(|name| category_index(&mut categories, name));
+        if let Some(bidder) = bidder(
+            c,
+            &path,
+            raw_bidder,
+            dims,
+            pods,
+            advertiser,
+            category,
+            raw_bidders.len(),
+        ) {
+            bidders.push(bidder);
+        }
+    }
+    if raw_bidders.len() > 256 {
+        c.problem(
+            "bidders",
+            format!(
+                "at most 256 bidders are supported, found {}",
+                raw_bidders.len()
+            ),
+        );
+    }
+    let bidder_counters: usize = bidders
         .iter()
-        .map(|item| {
-            let periodic = item
-                .caps
+        .map(|b: &adserver::BidderSpec| {
+            b.caps
                 .iter()
                 .filter(|cap| cap.period != Period::Flight)
-                .count();
-            periodic
-                + usize::from(
-                    item.caps.is_empty()
-                        || item.caps.iter().any(|cap| cap.period == Period::Flight),
-                )
+                .count()
+                + usize::from(b.caps.iter().any(|cap| cap.period == Period::Flight))
         })
-        .sum::<usize>()
+        .sum();
+
+    // As `AdServer::new` assigns them: one per non-flight cap, plus one lifetime counter per
+    // item that has a flight cap or no cap at all; one per advertiser cap; bidders likewise
+    // but without a lifetime counter when uncapped.
+    let n_counters: usize = bidder_counters
+        + items
+            .iter()
+            .map(|item| {
+                let periodic = item
+                    .caps
+                    .iter()
+                    .filter(|cap| cap.period != Period::Flight)
+                    .count();
+                periodic
+                    + usize::from(
+                        item.caps.is_empty()
+                            || item.caps.iter().any(|cap| cap.period == Period::Flight),
+                    )
+            })
+            .sum::<usize>()
         + advertisers.iter().map(|a| a.caps.len()).sum::<usize>();
     if n_counters > adserver::MAX_COUNTERS {
         c.problem(
@@ -1138,7 +1262,10 @@ fn adserver(
             ),
         );
     }
-    if !settings_ok || items.len() != raw_items.len() || raw_advertisers.iter().any(Option::is_none)
+    if !settings_ok
+        || items.len() != raw_items.len()
+        || bidders.len() != raw_bidders.len()
+        || raw_advertisers.iter().any(Option::is_none)
     {
         return None;
     }
@@ -1147,6 +1274,568 @@ fn adserver(
         advertisers,
         categories,
         pacing_interval: pacing_interval?,
+        allow_same_advertiser,
+        exchange: exchange?,
+        bidders,
+    })
+}
+
+/// Index of advertiser `name`, declaring it (without caps) if new.
+fn advertiser_index(advertisers: &mut Vec<adserver::Advertiser>, name: &str) -> usize {
+    advertisers
+        .iter()
+        .position(|a| a.name == name)
+        .unwrap_or_else(|| {
+            advertisers.push(adserver::Advertiser {
+                name: name.to_string(),
+                caps: Vec::new(),
+            });
+            advertisers.len() - 1
+        })
+}
+
+/// Index of competitive category `name`, declaring it if new.
+fn category_index(categories: &mut Vec<String>, name: &str) -> u16 {
+    categories
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| {
+            categories.push(name.to_string());
+            categories.len() - 1
+        }) as u16
+}
+
+/// A CPM [currency units] at `path` → micros: finite, 0 to 1,000,000.
+fn cpm(c: &mut Checker<'_>, path: &str, value: f64) -> Option<Micros> {
+    if value.is_finite() && (0.0..=1e6).contains(&value) {
+        Micros::from_units(value)
+    } else {
+        c.problem(
+            path,
+            format!("expected a CPM between 0 and 1000000, found {value}"),
+        );
+        None
+    }
+}
+
+fn exchange(c: &mut Checker<'_>, dims: Option<&Dimensions>) -> Option<adserver::ExchangeConfig> {
+    let defaults = adserver::ExchangeConfig::default();
+    let present = c.get("exchange").is_some();
+    let raw: raw::Exchange = match c.section("exchange") {
+        Some(raw) => raw,
+        None if present => return None,
+        None => raw::Exchange::default(),
+    };
+    let auction = match raw.auction.as_deref() {
+        Some(name) => {
+            let kind = AuctionKind::from_name(name);
+            if kind.is_none() {
+                c.problem(
+                    "exchange.auction",
+                    format!(
+                        "unknown auction \"{name}\", expected one of {}",
+                        quoted(AuctionKind::NAMES)
+                    ),
+                );
+            }
+            kind
+        }
+        None => Some(defaults.auction),
+    };
+    let floor = match raw.floor_cpm {
+        Some(value) => cpm(c, "exchange.floor_cpm", value),
+        None => Some(defaults.floor),
+    };
+    let tmax = match &raw.tmax {
+        Some(text) => c.positive_duration("exchange.tmax", text),
+        None => Some(defaults.tmax),
+    };
+    let position_weights = match &raw.position_weights {
+        Some(weights) => {
+            let valid = !weights.is_empty()
+                && weights
+                    .iter()
+                    .all(|w| w.is_finite() && *w > 0.0 && *w <= 1.0)
+                && weights.windows(2).all(|pair| pair[1] <= pair[0]);
+            if valid {
+                // Slots past the list keep the last weight.
+                let last = weights[weights.len() - 1];
+                Some(
+                    (0..16)
+                        .map(|k| weights.get(k).copied().unwrap_or(last))
+                        .collect(),
+                )
+            } else {
+                c.problem(
+                    "exchange.position_weights",
+                    "expected non-increasing weights in (0, 1], best slot first",
+                );
+                None
+            }
+        }
+        None => Some(defaults.position_weights),
+    };
+    let mut floor_rules = Vec::new();
+    let raw_rules: Vec<Option<raw::FloorRule>> = c.elements("exchange.floors");
+    for (idx, rule) in raw_rules.iter().enumerate() {
+        let Some(rule) = rule else { continue };
+        let path = format!("exchange.floors.{idx}");
+        let value = cpm(c, &format!("{path}.cpm"), rule.cpm);
+        let conditions = dims.and_then(|dims| {
+            let as_targeting = raw::Targeting {
+                include: rule.conditions.clone(),
+                exclude: raw::Ordered(Vec::new()),
+            };
+            targeting(c, &format!("{path}.match"), Some(&as_targeting), dims)
+        });
+        if let (Some(cpm), Some(conditions)) = (value, conditions) {
+            floor_rules.push(adserver::FloorRule { conditions, cpm });
+        }
+    }
+    if floor_rules.len() != raw_rules.len() {
+        return None;
+    }
+    Some(adserver::ExchangeConfig {
+        auction: auction?,
+        floor: floor?,
+        floor_rules,
+        tmax: tmax?,
+        position_weights: position_weights?,
+    })
+}
+
+/// `(dimension, value)` of an `attribute = value` pair, reported at `path` if unknown.
+fn segment(
+    c: &mut Checker<'_>,
+    path: &str,
+    dims: &Dimensions,
+    attribute: &str,
+    value: &str,
+) -> Option<(usize, u16)> {
+    let Some(dim) = dims.index(attribute) else {
+        let names: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
+        c.problem(
+            &format!("{path}.attribute"),
+            format!(
+                "unknown attribute `{attribute}`, expected one of {}",
+                quoted(&names)
+            ),
+        );
+        return None;
+    };
+    match dims.list[dim].values.iter().position(|v| v == value) {
+        Some(found) => Some((dim, found as u16)),
+        None => {
+            c.problem(
+                &format!("{path}.value"),
+                format!("unknown {attribute} \"{value}\""),
+            );
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bidder(
+    c: &mut Checker<'_>,
+    path: &str,
+    raw: &raw::Bidder,
+    dims: Option<&Dimensions>,
+    pods: Option<&[PodSpec]>,
+    advertiser: usize,
+    category: Option<u16>,
+    n_bidders: usize,
+) -> Option<adserver::BidderSpec> {
+    let dims = dims?;
+    let targeting = targeting(
+        c,
+        &format!("{path}.targeting"),
+        raw.targeting.as_ref(),
+        dims,
+    );
+    let mut multipliers = Vec::new();
+    for (idx, factor) in raw.value_multipliers.iter().enumerate() {
+        let rule_path = format!("{path}.value_multipliers.{idx}");
+        if !(factor.factor.is_finite() && factor.factor >= 0.0) {
+            c.problem(
+                &format!("{rule_path}.factor"),
+                format!("expected a non-negative factor, found {}", factor.factor),
+            );
+        }
+        if let Some((dim, value)) = segment(c, &rule_path, dims, &factor.attribute, &factor.value) {
+            multipliers.push((dim, value, factor.factor));
+        }
+    }
+    let ctr = raw.ctr.as_ref().map(|raw_ctr| {
+        let default = c
+            .fraction(&format!("{path}.ctr.default"), raw_ctr.default)
+            .unwrap_or(0.0);
+        let rules = raw_ctr
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, rule)| {
+                let rule_path = format!("{path}.ctr.rules.{idx}");
+                let ctr = c.fraction(&format!("{rule_path}.ctr"), rule.ctr)?;
+                segment(c, &rule_path, dims, &rule.attribute, &rule.value)
+                    .map(|(dim, value)| (dim, value, ctr))
+            })
+            .collect();
+        CtrTable { default, rules }
+    });
+    let distribution = value_distribution(c, &format!("{path}.value"), &raw.value, ctr.is_some());
+    let strategy = strategy(
+        c,
+        &format!("{path}.strategy"),
+        &raw.strategy,
+        n_bidders,
+        ctr.is_some(),
+    );
+    let budget = raw
+        .budget
+        .map(|value| cpm(c, &format!("{path}.budget"), value).filter(|b| b.0 > 0));
+    let daily_budget = raw
+        .daily_budget
+        .map(|value| cpm(c, &format!("{path}.daily_budget"), value).filter(|b| b.0 > 0));
+    for (field, parsed) in [("budget", &budget), ("daily_budget", &daily_budget)] {
+        if matches!(parsed, Some(None)) {
+            c.problem(
+                &format!("{path}.{field}"),
+                "expected a positive amount of currency",
+            );
+        }
+    }
+    let has_budget = raw.budget.is_some() || raw.daily_budget.is_some();
+    let pacing = c.pacing(path, raw.pacing.as_deref(), false);
+    if pacing == Some(PacingMode::Even) && !has_budget {
+        c.problem(
+            &format!("{path}.pacing"),
+            "even pacing needs a budget or daily_budget to pace",
+        );
+    }
+    let creative = c.creative(path, raw.creative_duration.as_deref(), pods);
+    let caps = c.caps(&format!("{path}.frequency_caps"), &raw.frequency_caps);
+    let deal_floor = raw
+        .deal_floor_cpm
+        .map(|value| cpm(c, &format!("{path}.deal_floor_cpm"), value));
+    let latency = match &raw.latency {
+        Some(latency) => {
+            let median = c.positive_duration(&format!("{path}.latency.median"), &latency.median);
+            let sigma = latency.sigma.unwrap_or(0.5);
+            if !(sigma.is_finite() && (0.0..=5.0).contains(&sigma)) {
+                c.problem(
+                    &format!("{path}.latency.sigma"),
+                    format!("expected a log-scale deviation from 0 to 5, found {sigma}"),
+                );
+            }
+            median.map(|median| adserver::Latency { median, sigma })
+        }
+        None => Some(adserver::Latency {
+            median: SimDuration::from_millis(60),
+            sigma: 0.5,
+        }),
+    };
+    let no_bid_rate = raw.no_bid_rate.map_or(Some(0.0), |rate| {
+        c.fraction(&format!("{path}.no_bid_rate"), rate)
+    });
+    let error_rate = raw.error_rate.map_or(Some(0.0), |rate| {
+        c.fraction(&format!("{path}.error_rate"), rate)
+    });
+    if let (Some(no_bid), Some(error)) = (no_bid_rate, error_rate)
+        && no_bid + error > 1.0
+    {
+        c.problem(
+            &format!("{path}.no_bid_rate"),
+            "no_bid_rate and error_rate add up to more than 1",
+        );
+    }
+    Some(adserver::BidderSpec {
+        name: raw.name.clone(),
+        advertiser,
+        targeting: targeting?,
+        model: ModelBidder {
+            value: ValueModel {
+                distribution: distribution?,
+                multipliers,
+                ctr,
+            },
+            strategy: strategy?,
+        },
+        budget: budget.map(|b| b.ok_or(())).transpose().ok()?,
+        daily_budget: daily_budget.map(|b| b.ok_or(())).transpose().ok()?,
+        pacing: pacing?,
+        creative_duration_s: creative?,
+        category,
+        caps,
+        deal_floor: deal_floor.map(|f| f.ok_or(())).transpose().ok()?,
+        latency: latency?,
+        no_bid_rate: no_bid_rate?,
+        error_rate: error_rate?,
+    })
+}
+
+fn value_distribution(
+    c: &mut Checker<'_>,
+    path: &str,
+    raw: &raw::Value,
+    has_ctr: bool,
+) -> Option<Distribution> {
+    // Which parameters each distribution takes; any other one given is an error.
+    let given: [(&str, bool); 10] = [
+        ("cpm", raw.cpm.is_some()),
+        ("low", raw.low.is_some()),
+        ("high", raw.high.is_some()),
+        ("mean", raw.mean.is_some()),
+        ("sd", raw.sd.is_some()),
+        ("median", raw.median.is_some()),
+        ("sigma", raw.sigma.is_some()),
+        ("values", raw.values.is_some()),
+        ("file", raw.file.is_some()),
+        ("value_per_click", raw.value_per_click.is_some()),
+    ];
+    let allowed: &[&str] = match raw.distribution.as_str() {
+        "fixed" => &["cpm"],
+        "uniform" => &["low", "high"],
+        "normal" => &["mean", "sd"],
+        "lognormal" => &["median", "sigma"],
+        "exponential" => &["mean"],
+        "empirical" => &["values", "file"],
+        "ctr" => &["value_per_click"],
+        other => {
+            c.problem(
+                &format!("{path}.distribution"),
+                format!("unknown distribution \"{other}\", expected one of `ctr`, `empirical`, `exponential`, `fixed`, `lognormal`, `normal`, `uniform`"),
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    for (name, present) in given {
+        if present && !allowed.contains(&name) {
+            c.problem(
+                &format!("{path}.{name}"),
+                format!(
+                    "`{name}` does not apply to a {} distribution",
+                    raw.distribution
+                ),
+            );
+            ok = false;
+        }
+    }
+    let mut number =
+        |c: &mut Checker<'_>, name: &str, value: Option<f64>, positive: bool| -> Option<f64> {
+            let Some(value) = value else {
+                c.problem(
+                    &format!("{path}.{name}"),
+                    format!(
+                        "missing field `{name}` for a {} distribution",
+                        raw.distribution
+                    ),
+                );
+                ok = false;
+                return None;
+            };
+            if !value.is_finite() || value < 0.0 || (positive && value == 0.0) {
+                c.problem(
+                    &format!("{path}.{name}"),
+                    format!(
+                        "expected a {} number, found {value}",
+                        if positive { "positive" } else { "non-negative" }
+                    ),
+                );
+                ok = false;
+                return None;
+            }
+            Some(value)
+        };
+    let distribution = match raw.distribution.as_str() {
+        "fixed" => Distribution::Fixed(number(c, "cpm", raw.cpm, false)?),
+        "uniform" => {
+            let (low, high) = (
+                number(c, "low", raw.low, false)?,
+                number(c, "high", raw.high, false)?,
+            );
+            if high <= low {
+                c.problem(
+                    &format!("{path}.high"),
+                    format!("expected high above low ({low}), found {high}"),
+                );
+                return None;
+            }
+            Distribution::Uniform { low, high }
+        }
+        "normal" => Distribution::Normal {
+            mean: number(c, "mean", raw.mean, false)?,
+            sd: number(c, "sd", raw.sd, false)?,
+        },
+        "lognormal" => Distribution::LogNormal {
+            median: number(c, "median", raw.median, true)?,
+            sigma: number(c, "sigma", raw.sigma, false)?,
+        },
+        "exponential" => Distribution::Exponential {
+            mean: number(c, "mean", raw.mean, true)?,
+        },
+        "empirical" => {
+            let values = match (&raw.values, &raw.file) {
+                (Some(values), None) => values.clone(),
+                (None, Some(file)) => c.read_values(&format!("{path}.file"), file)?,
+                _ => {
+                    c.problem(
+                        path,
+                        "an empirical distribution needs exactly one of `values` or `file`",
+                    );
+                    return None;
+                }
+            };
+            if values.is_empty() || values.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                c.problem(
+                    &format!("{path}.values"),
+                    "expected at least one value, all non-negative",
+                );
+                return None;
+            }
+            Distribution::Empirical(values)
+        }
+        "ctr" => {
+            if !has_ctr {
+                c.problem(path, "a ctr distribution needs a `ctr` table on the bidder");
+                return None;
+            }
+            Distribution::Ctr {
+                value_per_click: number(c, "value_per_click", raw.value_per_click, false)?,
+            }
+        }
+        _ => return None,
+    };
+    ok.then_some(distribution)
+}
+
+fn strategy(
+    c: &mut Checker<'_>,
+    path: &str,
+    raw: &raw::StrategySpec,
+    n_bidders: usize,
+    has_ctr: bool,
+) -> Option<Strategy> {
+    let table = match raw {
+        raw::StrategySpec::Name(name) => raw::StrategyTable {
+            name: name.clone(),
+            alpha: None,
+            cpm: None,
+            n: None,
+            base_bid: None,
+            base_ctr: None,
+        },
+        raw::StrategySpec::Table(table) => table.clone(),
+    };
+    let allowed: &[&str] = match table.name.as_str() {
+        "truthful" | "learning_shader" => &[],
+        "fixed" => &["cpm"],
+        "shaded" => &["alpha"],
+        "first_price_equilibrium" => &["n"],
+        "linear" => &["base_bid", "base_ctr"],
+        other => {
+            c.problem(
+                &format!("{path}.name"),
+                format!(
+                    "unknown strategy \"{other}\", expected one of {}",
+                    quoted(Strategy::NAMES)
+                ),
+            );
+            return None;
+        }
+    };
+    let given = [
+        ("alpha", table.alpha.is_some()),
+        ("cpm", table.cpm.is_some()),
+        ("n", table.n.is_some()),
+        ("base_bid", table.base_bid.is_some()),
+        ("base_ctr", table.base_ctr.is_some()),
+    ];
+    for (name, present) in given {
+        if present && !allowed.contains(&name) {
+            c.problem(
+                &format!("{path}.{name}"),
+                format!("`{name}` does not apply to the {} strategy", table.name),
+            );
+            return None;
+        }
+    }
+    let required = |c: &mut Checker<'_>,
+                    name: &str,
+                    value: Option<f64>,
+                    ok: fn(f64) -> bool,
+                    expected: &str| {
+        match value {
+            Some(v) if v.is_finite() && ok(v) => Some(v),
+            Some(v) => {
+                c.problem(
+                    &format!("{path}.{name}"),
+                    format!("expected {expected}, found {v}"),
+                );
+                None
+            }
+            None => {
+                c.problem(
+                    path,
+                    format!("missing field `{name}` for the {} strategy", table.name),
+                );
+                None
+            }
+        }
+    };
+    Some(match table.name.as_str() {
+        "truthful" => Strategy::Truthful,
+        "learning_shader" => Strategy::LearningShader(Shader::default()),
+        "fixed" => Strategy::Fixed {
+            cpm: required(c, "cpm", table.cpm, |v| v >= 0.0, "a non-negative CPM")?,
+        },
+        "shaded" => Strategy::Shaded {
+            alpha: required(
+                c,
+                "alpha",
+                table.alpha,
+                |v| v > 0.0 && v <= 1.0,
+                "a factor in (0, 1]",
+            )?,
+        },
+        "first_price_equilibrium" => {
+            let n = table.n.unwrap_or(n_bidders as i64);
+            if !(1..=10_000).contains(&n) {
+                c.problem(
+                    &format!("{path}.n"),
+                    format!("expected the number of bidders (1 or more), found {n}"),
+                );
+                return None;
+            }
+            Strategy::FirstPriceEquilibrium { n: n as u32 }
+        }
+        "linear" => {
+            if !has_ctr {
+                c.problem(
+                    path,
+                    "the linear strategy bids on pCTR: give the bidder a `ctr` table",
+                );
+                return None;
+            }
+            Strategy::Linear {
+                base_bid: required(
+                    c,
+                    "base_bid",
+                    table.base_bid,
+                    |v| v >= 0.0,
+                    "a non-negative CPM",
+                )?,
+                base_ctr: required(
+                    c,
+                    "base_ctr",
+                    table.base_ctr,
+                    |v| v > 0.0 && v <= 1.0,
+                    "a click-through rate in (0, 1]",
+                )?,
+            }
+        }
+        _ => return None,
     })
 }
 

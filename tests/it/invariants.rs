@@ -1,13 +1,15 @@
 //! Invariants of ad serving, checked pod by pod over several seeds: caps, pod limits,
-//! competitive separation, flights, targeting and goals.
+//! competitive separation, one ad per advertiser, flights, targeting, goals, and for
+//! programmatic sales floors, prices and budgets.
 
 use std::collections::BTreeMap;
 
 use adsim::adserver::Period;
+use adsim::auction::AuctionKind;
 use adsim::scenario::Scenario;
 use adsim::time::SimDuration;
 
-fn check(scenario: &Scenario) {
+fn check(scenario: &Scenario) -> adsim::engine::Simulation {
     let simulation = crate::simulate(scenario, true);
     let items = &scenario.adserver.line_items;
     let advertisers = &scenario.adserver.advertisers;
@@ -25,19 +27,101 @@ fn check(scenario: &Scenario) {
             request.break_index == 0,
             "break position disagrees with its kind: {record:?}"
         );
+        let bidders = &scenario.adserver.bidders;
         assert!(
-            record.items.len() <= usize::from(pod.max_slots),
+            record.items.len() + record.sales.len() <= usize::from(pod.max_slots),
             "pod over its slot count: {record:?}"
         );
         let seconds: u32 = record
             .items
             .iter()
             .map(|&idx| u32::from(items[idx].creative_duration_s))
-            .sum();
+            .sum::<u32>()
+            + record
+                .sales
+                .iter()
+                .map(|sale| u32::from(bidders[sale.bidder].creative_duration_s))
+                .sum::<u32>();
         assert!(
             seconds <= u32::from(pod.max_duration_s),
             "pod over its duration: {record:?}"
         );
+        // Separation and one ad per advertiser hold across direct and programmatic ads.
+        let mut categories: Vec<u16> = record
+            .items
+            .iter()
+            .filter_map(|&idx| items[idx].category)
+            .chain(
+                record
+                    .sales
+                    .iter()
+                    .filter_map(|sale| bidders[sale.bidder].category),
+            )
+            .collect();
+        let n_categories = categories.len();
+        categories.sort_unstable();
+        categories.dedup();
+        assert_eq!(
+            categories.len(),
+            n_categories,
+            "competitive separation broken: {record:?}"
+        );
+        if !scenario.adserver.allow_same_advertiser {
+            let mut pod_advertisers: Vec<usize> = record
+                .items
+                .iter()
+                .map(|&idx| items[idx].advertiser)
+                .chain(
+                    record
+                        .sales
+                        .iter()
+                        .map(|sale| bidders[sale.bidder].advertiser),
+                )
+                .collect();
+            let n_ads = pod_advertisers.len();
+            pod_advertisers.sort_unstable();
+            pod_advertisers.dedup();
+            assert_eq!(
+                pod_advertisers.len(),
+                n_ads,
+                "two ads of one advertiser: {record:?}"
+            );
+        }
+        for sale in &record.sales {
+            let spec = &bidders[sale.bidder];
+            // GSP and VCG price per unit of position weight: a slot of weight w clears at
+            // no less than w × floor and no more than w × bid.
+            let weight = match scenario.adserver.exchange.auction {
+                AuctionKind::Gsp | AuctionKind::Vcg => {
+                    scenario.adserver.exchange.position_weights[usize::from(sale.position)]
+                }
+                AuctionKind::FirstPrice | AuctionKind::SecondPrice => 1.0,
+            };
+            let scaled = |amount: adsim::money::Micros| (weight * amount.0 as f64).round() as i64;
+            assert!(
+                sale.price.0 >= scaled(sale.floor),
+                "sold below its floor: {sale:?}"
+            );
+            assert!(
+                sale.price.0 <= scaled(sale.bid),
+                "paid more than its bid: {sale:?}"
+            );
+            if scenario.adserver.exchange.auction == AuctionKind::FirstPrice {
+                assert_eq!(
+                    sale.price, sale.bid,
+                    "a first-price winner pays its bid: {sale:?}"
+                );
+            }
+            if let Some(budget) = spec.budget {
+                // The budget is checked before bidding, so one sale may cross it, no more.
+                assert!(
+                    sale.spent - sale.price.cost_of(1).0 < budget.0,
+                    "{} bid past its budget: {sale:?}",
+                    spec.name
+                );
+            }
+            placed_total += 1;
+        }
         for (pos, &idx) in record.items.iter().enumerate() {
             let item = &items[idx];
             assert!(
@@ -117,6 +201,7 @@ fn check(scenario: &Scenario) {
         metrics.items.iter().any(|item| item.lost_to_caps > 0),
         "no cap ever bound"
     );
+    simulation
 }
 
 #[test]
@@ -124,7 +209,7 @@ fn serving_respects_caps_pods_separation_flights_and_goals() {
     for seed in [1, 2, 3] {
         let mut scenario = crate::load("quickstart.toml", &["members.count=30000"]);
         scenario.seed = seed;
-        check(&scenario);
+        let _ = check(&scenario);
     }
 }
 
@@ -149,5 +234,51 @@ fn hourly_and_weekly_caps_hold_across_a_week_boundary() {
         scenario.adserver.advertisers[0].caps[0].period,
         Period::Week
     );
-    check(&scenario);
+    let _ = check(&scenario);
+}
+
+#[test]
+fn programmatic_sales_respect_pods_floors_prices_and_budgets() {
+    for (auction, seed) in [
+        ("first_price", 1),
+        ("second_price", 2),
+        ("gsp", 3),
+        ("vcg", 4),
+    ] {
+        let exchange = format!("exchange.auction={auction}");
+        let mut scenario = crate::load(
+            "streaming_day.toml",
+            &[
+                "members.count=60000",
+                "duration=6h",
+                &exchange,
+                // Small budgets spent as fast as possible, so that they run out.
+                "bidders.0.budget=5",
+                "bidders.0.pacing=asap",
+                "bidders.1.budget=3",
+                "bidders.1.pacing=asap",
+                "bidders.2.budget=1",
+                "bidders.2.pacing=asap",
+            ],
+        );
+        scenario.seed = seed;
+        let simulation = check(&scenario);
+        let sold: usize = simulation
+            .server()
+            .trace()
+            .iter()
+            .map(|record| record.sales.len())
+            .sum();
+        assert!(sold > 1_000, "{auction}: only {sold} programmatic sales");
+        let exhausted = simulation
+            .metrics()
+            .bidders
+            .iter()
+            .filter(|b| b.exhausted_at.is_some())
+            .count();
+        assert!(
+            exhausted >= 2,
+            "{auction}: budgets should run out ({exhausted} did)"
+        );
+    }
 }

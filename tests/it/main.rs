@@ -1,5 +1,6 @@
 //! adsim's integration tests: one binary, one module per behaviour.
 
+mod auction_theory;
 mod bad_input;
 mod cli;
 mod determinism;

@@ -18,11 +18,12 @@ const FEASIBLE: [&str; 7] = [
 fn worst_gap(csv: &str, item: &str, goal: f64) -> f64 {
     csv.lines()
         .skip(1)
-        .filter(|line| line.split(',').nth(1) == Some(item))
+        .filter(|line| line.split(',').nth(2) == Some(item))
         .map(|line| {
+            // hour,kind,name,impressions,cumulative,cumulative_target,…
             let fields: Vec<&str> = line.split(',').collect();
-            let cumulative: f64 = fields[3].parse().unwrap();
-            let target: f64 = fields[4].parse().unwrap();
+            let cumulative: f64 = fields[4].parse().unwrap();
+            let target: f64 = fields[5].parse().unwrap();
             (cumulative - target).abs() / goal
         })
         .fold(0.0, f64::max)

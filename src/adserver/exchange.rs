@@ -1,0 +1,209 @@
+//! The exchange: programmatic demand for the slots direct-sold line items leave.
+//!
+//! Per request, after guaranteed line items have filled what they take: every bidder whose
+//! targeting accepts the request, with budget left, under its frequency caps, whose creative
+//! fits the pod and whose pacer lets it through is asked for a bid. Its answer may be an
+//! error or a no-bid (each with the bidder's rate), or arrive after the exchange's `tmax`
+//! (latency drawn from the bidder's log-normal profile, in simulated time) and be lost as a
+//! timeout. Bids that arrive, together with price-priority line items at their CPM, go to the
+//! auction; guaranteed line items keep their precedence because they have filled first.
+//!
+//! The auction resolves at the request's instant: latency decides only which answers count.
+//! A bidder's floor is its deal floor if it has one, else the request's floor (the first
+//! matching floor rule, else the static floor).
+
+use super::{Cap, IntervalCounts, Rule};
+use crate::auction::AuctionKind;
+use crate::bidder::{Bidder, ModelBidder};
+use crate::engine::Stream;
+use crate::money::Micros;
+use crate::pacing::{Pacer, PacingMode};
+use crate::time::{SimDuration, SimTime};
+use crate::traffic::AdRequest;
+
+/// A floor rule: requests its conditions accept have at least this floor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloorRule {
+    pub conditions: Vec<Rule>,
+    pub cpm: Micros,
+}
+
+/// The exchange's part of a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExchangeConfig {
+    pub auction: AuctionKind,
+    /// Floor when no rule matches [CPM micros].
+    pub floor: Micros,
+    /// First match wins.
+    pub floor_rules: Vec<FloorRule>,
+    /// Longest a bidder may take to answer.
+    pub tmax: SimDuration,
+    /// Value weight of each auctioned slot, best first (GSP and VCG).
+    pub position_weights: Vec<f64>,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            auction: AuctionKind::SecondPrice,
+            floor: Micros::ZERO,
+            floor_rules: Vec::new(),
+            tmax: SimDuration::from_millis(200),
+            position_weights: vec![1.0; 16],
+        }
+    }
+}
+
+impl ExchangeConfig {
+    /// The floor of `request` [CPM micros].
+    #[inline]
+    pub fn floor_for(&self, request: &AdRequest) -> Micros {
+        self.floor_rules
+            .iter()
+            .find(|rule| {
+                rule.conditions
+                    .iter()
+                    .all(|c| c.accepts(request.values[c.dim]))
+            })
+            .map_or(self.floor, |rule| rule.cpm)
+    }
+}
+
+/// Response-latency profile: log-normal with this median and log-scale deviation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    pub median: SimDuration,
+    pub sigma: f64,
+}
+
+/// A programmatic bidder, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BidderSpec {
+    pub name: String,
+    /// Index into `Config::advertisers` (pod separation and advertiser caps).
+    pub advertiser: usize,
+    pub targeting: Vec<Rule>,
+    pub model: ModelBidder,
+    /// Total budget for the run [micros].
+    pub budget: Option<Micros>,
+    /// Budget per UTC day [micros].
+    pub daily_budget: Option<Micros>,
+    pub pacing: PacingMode,
+    pub creative_duration_s: u16,
+    pub category: Option<u16>,
+    pub caps: Vec<Cap>,
+    /// Deal floor replacing the request's floor for this bidder [CPM micros].
+    pub deal_floor: Option<Micros>,
+    pub latency: Latency,
+    pub no_bid_rate: f64,
+    pub error_rate: f64,
+}
+
+impl BidderSpec {
+    /// The budget pacing aims at over the run: the total budget, else the daily budget times
+    /// the run's length in days.
+    pub fn pacing_budget(&self, run: SimDuration) -> Option<Micros> {
+        self.budget.or_else(|| {
+            self.daily_budget.map(|daily| {
+                Micros((daily.0 as f64 * run.0 as f64 / SimDuration::DAY.0 as f64) as i64)
+            })
+        })
+    }
+}
+
+/// A bidder's serving state.
+pub(super) struct BidderState {
+    pub spec: BidderSpec,
+    pub bidder: Box<dyn Bidder>,
+    /// The bidder's own stream (values, strategy randomness).
+    pub stream: Stream,
+    /// Errors, no-bids and latencies, apart so that a value-model change leaves them as they were.
+    pub response: Stream,
+    pub cap_checks: Vec<(u16, u16)>,
+    pub bumps: Vec<u16>,
+    /// Spend [micros]: over the run, and on the UTC day `day`.
+    pub spent: i64,
+    pub spent_day: i64,
+    pub day: i64,
+    pub throttle: f64,
+    pub pacer: Box<dyn Pacer>,
+    pub interval: IntervalCounts,
+    pub last_update: SimTime,
+    pub curve: usize,
+    /// Budget pacing aims at over the run [micros].
+    pub pacing_budget: Option<i64>,
+}
+
+impl BidderState {
+    pub fn new(
+        spec: &BidderSpec,
+        seed: u64,
+        curve: usize,
+        run: SimDuration,
+        counters: (Vec<(u16, u16)>, Vec<u16>),
+    ) -> BidderState {
+        BidderState {
+            bidder: Box::new(spec.model.clone()),
+            stream: Stream::new(seed, &format!("bidder.{}", spec.name)),
+            response: Stream::new(seed, &format!("bidder.{}.response", spec.name)),
+            cap_checks: counters.0,
+            bumps: counters.1,
+            spent: 0,
+            spent_day: 0,
+            day: i64::MIN,
+            throttle: 1.0,
+            pacer: spec.pacing.build(),
+            interval: IntervalCounts::default(),
+            last_update: SimTime(i64::MIN),
+            curve,
+            pacing_budget: spec.pacing_budget(run).map(|budget| budget.0),
+            spec: spec.clone(),
+        }
+    }
+
+    /// Whether the bidder may still spend at `at`: total budget left, and daily budget left
+    /// on `at`'s UTC day (the daily count restarts with each day).
+    #[inline]
+    pub fn has_budget(&mut self, at: SimTime) -> bool {
+        let day = at.local_day(0);
+        if day != self.day {
+            self.day = day;
+            self.spent_day = 0;
+        }
+        self.spec.budget.is_none_or(|budget| self.spent < budget.0)
+            && self
+                .spec
+                .daily_budget
+                .is_none_or(|daily| self.spent_day < daily.0)
+    }
+}
+
+/// Draws a bidder's answer: `Err` with the kind of failure, or `Ok(latency)` [µs].
+#[inline]
+pub fn respond(spec: &BidderSpec, stream: &mut Stream) -> Result<i64, Failure> {
+    let u = stream.uniform();
+    if u < spec.error_rate {
+        return Err(Failure::Error);
+    }
+    if u < spec.error_rate + spec.no_bid_rate {
+        return Err(Failure::NoBid);
+    }
+    let latency =
+        spec.latency.median.0 as f64 * (spec.latency.sigma * stream.standard_normal()).exp();
+    Ok(latency.round().max(1.0) as i64)
+}
+
+/// Why a bidder did not bid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Error,
+    NoBid,
+}
+
+/// Who placed a bid in the auction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Owner {
+    Bidder(usize),
+    /// A price-priority line item (internal index).
+    Item(usize),
+}

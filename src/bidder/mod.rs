@@ -1,0 +1,50 @@
+//! Bidders: programmatic demand (one DSP or campaign each).
+//!
+//! A `Bidder` turns an ad request into a bid. The exchange (in `adserver::exchange`) decides
+//! whether a bidder is asked at all (targeting, budget, frequency caps, its pacer) and whether
+//! its answer arrives in time (latency, no-bid and error rates, `tmax`); the bidder only
+//! values the impression and bids. The built-in `ModelBidder` combines a value model
+//! (`value`) and a bid strategy (`strategy`).
+
+pub mod strategy;
+pub mod value;
+
+pub use strategy::{Shader, Strategy};
+pub use value::{CtrTable, Distribution, ValueModel};
+
+use crate::engine::Stream;
+use crate::money::Micros;
+use crate::traffic::AdRequest;
+
+/// Programmatic demand.
+///
+/// Contract: the exchange calls `bid` once per request the bidder is asked for and that it
+/// answers in time; `bid` draws any randomness from `stream` (the bidder's own) and returns a
+/// CPM, or `None` to pass. After the auction the exchange calls `outcome` once for every
+/// `Some` bid, with whether it won and the price paid (CPM). Bids below the floor may be
+/// returned; the auction ignores them.
+pub trait Bidder {
+    fn bid(&mut self, request: &AdRequest, floor: Micros, stream: &mut Stream) -> Option<Micros>;
+    fn outcome(&mut self, _won: bool, _price: Micros) {}
+}
+
+/// A bidder that draws a value and applies a strategy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelBidder {
+    pub value: ValueModel,
+    pub strategy: Strategy,
+}
+
+impl Bidder for ModelBidder {
+    #[inline]
+    fn bid(&mut self, request: &AdRequest, _floor: Micros, stream: &mut Stream) -> Option<Micros> {
+        let value = self.value.value(request, stream);
+        let bid = self.strategy.bid(value, self.value.pctr(request));
+        (bid > 0.0).then(|| Micros::from_units(bid)).flatten()
+    }
+
+    #[inline]
+    fn outcome(&mut self, won: bool, price: Micros) {
+        self.strategy.outcome(won, price.as_units());
+    }
+}
