@@ -111,6 +111,13 @@ impl Metrics {
         cell.1 += cost;
     }
 
+    /// Completes what is buffered (latency runs); call once the run is over. Idempotent.
+    pub fn finish(&mut self) {
+        for bidder in &mut self.bidders {
+            bidder.flush_latency();
+        }
+    }
+
     /// Records a served request and how many of its slots were filled.
     #[inline]
     pub fn record_request(&mut self, request: &AdRequest, filled: u32) {
@@ -145,10 +152,38 @@ pub struct BidderMetrics {
     pub spend: i64,
     /// Sum of the clearing prices it paid [CPM micros].
     pub price_sum: i64,
-    /// Response latencies [µs] of the requests it answered or timed out on.
+    /// Response latencies [µs] of the requests it answered or timed out on (complete after
+    /// `Metrics::finish`).
     pub latency_us: Histogram<u64>,
+    /// A run of equal latencies not yet in the histogram: `(latency, count)`. Constant
+    /// latency profiles then cost one histogram update per run, not one per request.
+    pending_latency: (u64, u64),
     /// Spend when the budget ran out, if it did.
     pub exhausted_at: Option<SimTime>,
+}
+
+impl BidderMetrics {
+    /// Records one response latency [µs].
+    #[inline]
+    pub fn record_latency(&mut self, latency_us: u64) {
+        if self.pending_latency.0 == latency_us {
+            self.pending_latency.1 += 1;
+        } else {
+            self.flush_latency();
+            self.pending_latency = (latency_us, 1);
+        }
+    }
+
+    fn flush_latency(&mut self) {
+        let (value, count) = self.pending_latency;
+        if count > 0 {
+            // Values beyond the histogram's range are clamped to it.
+            let _ = self
+                .latency_us
+                .record_n(value.clamp(1, self.latency_us.high()), count);
+        }
+        self.pending_latency = (0, 0);
+    }
 }
 
 impl Default for BidderMetrics {
@@ -164,6 +199,7 @@ impl Default for BidderMetrics {
             price_sum: 0,
             latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3)
                 .expect("valid histogram bounds"),
+            pending_latency: (0, 0),
             exhausted_at: None,
         }
     }

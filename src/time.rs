@@ -156,6 +156,14 @@ impl SimTime {
         (self.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0).div_euclid(SimDuration::DAY.0)
     }
 
+    /// Local day number and hour of day at a fixed UTC offset, from one division.
+    #[inline]
+    pub fn local_day_and_hour(self, offset_minutes: i32) -> (i64, u32) {
+        let hours = (self.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0)
+            .div_euclid(SimDuration::HOUR.0);
+        (hours.div_euclid(24), hours.rem_euclid(24) as u32)
+    }
+
     /// Local hour of day 0–23 at a fixed UTC offset.
     pub fn local_hour(self, offset_minutes: i32) -> u32 {
         let local = self.0 + i64::from(offset_minutes) * SimDuration::MINUTE.0;
@@ -298,6 +306,8 @@ mod tests {
         assert_eq!(t.local_hour(0), 13);
         assert_eq!(t.local_hour(-300), 8);
         assert_eq!(t.local_hour(330), 18);
+        assert_eq!(t.local_day_and_hour(330), (t.local_day(330), 18));
+        assert_eq!(SimTime(-1).local_day_and_hour(0), (-1, 23));
         // Late Monday UTC is already Tuesday in Tokyo.
         assert_eq!(
             SimTime::from_utc(2026, 11, 2, 20, 0, 0).local_weekday(540),

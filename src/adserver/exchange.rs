@@ -161,11 +161,10 @@ impl BidderState {
         }
     }
 
-    /// Whether the bidder may still spend at `at`: total budget left, and daily budget left
-    /// on `at`'s UTC day (the daily count restarts with each day).
+    /// Whether the bidder may still spend on UTC day `day` (days since the epoch): total
+    /// budget left, and daily budget left that day (the daily count restarts with each day).
     #[inline]
-    pub fn has_budget(&mut self, at: SimTime) -> bool {
-        let day = at.local_day(0);
+    pub fn has_budget(&mut self, day: i64) -> bool {
         if day != self.day {
             self.day = day;
             self.spent_day = 0;
@@ -179,18 +178,27 @@ impl BidderState {
 }
 
 /// Draws a bidder's answer: `Err` with the kind of failure, or `Ok(latency)` [µs].
+/// Draws are skipped where they cannot matter (no error or no-bid rate, a constant latency),
+/// which changes no result for a given scenario.
 #[inline]
 pub fn respond(spec: &BidderSpec, stream: &mut Stream) -> Result<i64, Failure> {
-    let u = stream.uniform();
-    if u < spec.error_rate {
-        return Err(Failure::Error);
+    let failure_rate = spec.error_rate + spec.no_bid_rate;
+    if failure_rate > 0.0 {
+        let u = stream.uniform();
+        if u < spec.error_rate {
+            return Err(Failure::Error);
+        }
+        if u < failure_rate {
+            return Err(Failure::NoBid);
+        }
     }
-    if u < spec.error_rate + spec.no_bid_rate {
-        return Err(Failure::NoBid);
+    if spec.latency.sigma == 0.0 {
+        return Ok(spec.latency.median.0.max(1));
     }
     let latency =
         spec.latency.median.0 as f64 * (spec.latency.sigma * stream.standard_normal()).exp();
-    Ok(latency.round().max(1.0) as i64)
+    // Latencies are positive: adding a half and truncating rounds to the nearest µs.
+    Ok(((latency + 0.5) as i64).max(1))
 }
 
 /// Why a bidder did not bid.

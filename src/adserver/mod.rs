@@ -715,6 +715,7 @@ impl AdServer {
             return;
         }
         let floor = self.exchange.floor_for(request);
+        let day = request.at.local_day(0);
         self.bids.clear();
         self.owners.clear();
         let mut eligible = [0u64; 4];
@@ -736,7 +737,7 @@ impl AdServer {
                         state.spec.advertiser as u32,
                         self.allow_same_advertiser,
                     )
-                    || !state.has_budget(request.at)
+                    || !state.has_budget(day)
                 {
                     continue;
                 }
@@ -758,7 +759,7 @@ impl AdServer {
                     Err(exchange::Failure::Error) => stats.errors += 1,
                     Err(exchange::Failure::NoBid) => stats.no_bids += 1,
                     Ok(latency_us) => {
-                        let _ = stats.latency_us.record(latency_us as u64);
+                        stats.record_latency(latency_us as u64);
                         if latency_us > self.exchange.tmax.0 {
                             stats.timeouts += 1;
                             continue;

@@ -185,9 +185,10 @@ impl Simulation {
         while self.queue.peek_time().is_some_and(|at| at < until) && self.step() {}
     }
 
-    /// Runs to the end.
+    /// Runs to the end and completes the metrics.
     pub fn run(&mut self) {
         while self.step() {}
+        self.metrics.finish();
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -437,8 +437,9 @@ impl Synthetic {
         request.values[self.dims.rating()] = slate_title.rating;
         request.values[self.dims.title()] = title;
         request.values[self.dims.break_kind()] = kind as u16;
-        request.values[self.dims.local_hour()] = at.local_hour(offset) as u16;
-        request.values[self.dims.weekday()] = at.local_weekday(offset) as u16;
+        let (local_day, local_hour) = at.local_day_and_hour(offset);
+        request.values[self.dims.local_hour()] = local_hour as u16;
+        request.values[self.dims.weekday()] = (local_day + 3).rem_euclid(7) as u16;
         request.pod = match kind {
             BreakKind::PreRoll => self.config.pre_roll,
             BreakKind::MidRoll => self.config.mid_roll,
