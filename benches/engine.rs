@@ -11,8 +11,10 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 use adsim::adserver::AdServer;
+use adsim::auction::{AuctionKind, Bid, Pod};
 use adsim::engine::{Event, EventQueue, Simulation};
 use adsim::metrics::Metrics;
+use adsim::money::Micros;
 use adsim::scenario::{self, Scenario};
 use adsim::traffic::{AdRequest, ExpectedTraffic, Synthetic, TrafficSource};
 
@@ -113,5 +115,66 @@ fn decisioning(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, decisioning);
+/// 1,000 pods of 4 slots / 90 s, each with 20 bids (15 s or 30 s, 8 categories, 20
+/// advertisers, floors at 1.00), drawn once from a fixed stream.
+fn auction_instances() -> Vec<Vec<Bid>> {
+    let mut stream = adsim::engine::Stream::new(7, "bench.auctions");
+    (0..1_000)
+        .map(|_| {
+            (0..20u32)
+                .map(|bidder| Bid {
+                    bidder,
+                    amount: Micros(500_000 + i64::from(stream.below(20_000_000))),
+                    floor: Micros(1_000_000),
+                    duration_s: if stream.chance(0.5) { 15 } else { 30 },
+                    category: Some(stream.below(8) as u16),
+                    advertiser: bidder,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Sum of all prices of the 1,000 instances, per mechanism [CPM micros].
+const AUCTION_CHECKSUMS: [(&str, i64); 4] = [
+    ("first_price", 68_570_784_180),
+    ("gsp", 55_114_385_840),
+    ("second_price", 63_512_962_988),
+    ("vcg", 50_858_497_439),
+];
+
+fn auctions(c: &mut Criterion) {
+    let instances = auction_instances();
+    let weights = [1.0, 0.9, 0.8, 0.7];
+    let pod = Pod {
+        slots: 4,
+        seconds: 90,
+        used_categories: &[],
+        used_advertisers: &[],
+        allow_same_advertiser: false,
+        weights: &weights,
+    };
+    let mut group = c.benchmark_group("auction");
+    group.throughput(Throughput::Elements(instances.len() as u64));
+    for (name, pinned) in AUCTION_CHECKSUMS {
+        let mechanism = AuctionKind::from_name(name).expect("registered").build();
+        let mut awards = Vec::new();
+        let mut checksum = || -> i64 {
+            instances
+                .iter()
+                .map(|bids| {
+                    mechanism.run(black_box(bids), &pod, &mut awards);
+                    awards.iter().map(|award| award.price.0).sum::<i64>()
+                })
+                .sum::<i64>()
+        };
+        assert_eq!(checksum(), pinned, "{name}: prices changed");
+        group.bench_function(format!("{name}_20_bids"), |b| {
+            b.iter(|| assert_eq!(checksum(), pinned))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine, decisioning, auctions);
 criterion_main!(benches);
