@@ -123,6 +123,7 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
     #[allow(clippy::disallowed_methods)] // the one wall-clock read: timing the run for run.json
     let started = Instant::now();
     let mut simulation = Simulation::new(scenario);
+    let setup = started.elapsed().as_secs_f64();
     let total_s = scenario.duration().as_secs_f64();
     let bar = ProgressBar::with_draw_target(Some(total_s as u64), ProgressDrawTarget::hidden());
     bar.set_style(
@@ -160,6 +161,8 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         wall_time_s: wall,
+        setup_s: setup,
+        simulation_requests_per_second: requests as f64 / (wall - setup).max(1e-9),
         requests,
         requests_per_second: requests as f64 / wall.max(1e-9),
         events: simulation.n_events(),

@@ -114,7 +114,7 @@ impl BidderSpec {
 /// A bidder's serving state.
 pub(super) struct BidderState {
     pub spec: BidderSpec,
-    pub bidder: Box<dyn Bidder>,
+    pub bidder: Demand,
     /// The bidder's own stream (values, strategy randomness).
     pub stream: Stream,
     /// Errors, no-bids and latencies, apart so that a value-model change leaves them as they were.
@@ -143,7 +143,7 @@ impl BidderState {
         counters: (Vec<(u16, u16)>, Vec<u16>),
     ) -> BidderState {
         BidderState {
-            bidder: Box::new(spec.model.clone()),
+            bidder: Demand::Model(spec.model.clone()),
             stream: Stream::new(seed, &format!("bidder.{}", spec.name)),
             response: Stream::new(seed, &format!("bidder.{}.response", spec.name)),
             cap_checks: counters.0,
@@ -199,6 +199,44 @@ pub fn respond(spec: &BidderSpec, stream: &mut Stream) -> Result<i64, Failure> {
         spec.latency.median.0 as f64 * (spec.latency.sigma * stream.standard_normal()).exp();
     // Latencies are positive: adding a half and truncating rounds to the nearest µs.
     Ok(((latency + 0.5) as i64).max(1))
+}
+
+/// The bidder behind a `BidderState`: the built-in model, called without dynamic dispatch on
+/// the bidding path, or any `Bidder` a library user plugs in.
+#[allow(clippy::large_enum_variant)] // one per bidder; inline saves a pointer chase per bid
+pub enum Demand {
+    Model(ModelBidder),
+    Custom(Box<dyn Bidder>),
+}
+
+impl Demand {
+    #[inline]
+    pub fn bid(
+        &mut self,
+        request: &AdRequest,
+        floor: Micros,
+        stream: &mut Stream,
+    ) -> Option<Micros> {
+        match self {
+            Demand::Model(model) => model.bid(request, floor, stream),
+            Demand::Custom(bidder) => bidder.bid(request, floor, stream),
+        }
+    }
+
+    #[inline]
+    pub fn learns(&self) -> bool {
+        match self {
+            Demand::Model(model) => model.learns(),
+            Demand::Custom(bidder) => bidder.learns(),
+        }
+    }
+
+    pub fn outcome(&mut self, won: bool, price: Micros) {
+        match self {
+            Demand::Model(model) => model.outcome(won, price),
+            Demand::Custom(bidder) => bidder.outcome(won, price),
+        }
+    }
 }
 
 /// Why a bidder did not bid.

@@ -31,6 +31,7 @@ pub use exchange::{BidderSpec, ExchangeConfig, FloorRule, Latency};
 pub use targeting::{Rule, Targeting, bitset_words};
 
 use crate::auction::{Auction, Award, Bid, Pod};
+use crate::bidder::Bidder;
 use crate::engine::Stream;
 use crate::metrics::Metrics;
 use crate::money::Micros;
@@ -439,6 +440,13 @@ impl AdServer {
             * self
                 .curves
                 .share(item.curve, item.flight_start, item.flight_end, at)
+    }
+
+    /// Replaces bidder `b`'s value model and strategy by a `Bidder` of the library user's own;
+    /// targeting, budget, pacing, caps, latency and the pod rules stay those of its scenario
+    /// entry.
+    pub fn plug_bidder(&mut self, b: usize, bidder: Box<dyn Bidder>) {
+        self.bidders[b].bidder = exchange::Demand::Custom(bidder);
     }
 
     /// Cumulative spend bidder `b`'s pacer aims for by `at` [micros], if it paces a budget.
@@ -859,7 +867,9 @@ impl AdServer {
             }
         }
         for (bid_idx, owner) in self.owners.iter().enumerate() {
-            if let exchange::Owner::Bidder(b) = *owner {
+            if let exchange::Owner::Bidder(b) = *owner
+                && self.bidders[b].bidder.learns()
+            {
                 let won = self.awards.iter().find(|award| award.bid == bid_idx);
                 self.bidders[b]
                     .bidder

@@ -26,6 +26,10 @@ use crate::traffic::AdRequest;
 pub trait Bidder {
     fn bid(&mut self, request: &AdRequest, floor: Micros, stream: &mut Stream) -> Option<Micros>;
     fn outcome(&mut self, _won: bool, _price: Micros) {}
+    /// Whether `outcome` does anything; the exchange skips the calls when it does not.
+    fn learns(&self) -> bool {
+        true
+    }
 }
 
 /// A bidder that draws a value and applies a strategy.
@@ -39,12 +43,20 @@ impl Bidder for ModelBidder {
     #[inline]
     fn bid(&mut self, request: &AdRequest, _floor: Micros, stream: &mut Stream) -> Option<Micros> {
         let value = self.value.value(request, stream);
-        let bid = self.strategy.bid(value, self.value.pctr(request));
+        let pctr = match self.strategy {
+            Strategy::Linear { .. } => self.value.pctr(request),
+            _ => 0.0,
+        };
+        let bid = self.strategy.bid(value, pctr);
         (bid > 0.0).then(|| Micros::from_units(bid)).flatten()
     }
 
     #[inline]
     fn outcome(&mut self, won: bool, price: Micros) {
         self.strategy.outcome(won, price.as_units());
+    }
+
+    fn learns(&self) -> bool {
+        matches!(self.strategy, Strategy::LearningShader(_))
     }
 }

@@ -61,6 +61,7 @@ pub struct Simulation {
     request: AdRequest,
     pacing_interval: crate::time::SimDuration,
     n_events: u64,
+    bidder_names: Vec<String>,
 }
 
 impl Simulation {
@@ -104,6 +105,12 @@ impl Simulation {
             request: AdRequest::default(),
             pacing_interval: scenario.adserver.pacing_interval,
             n_events: 0,
+            bidder_names: scenario
+                .adserver
+                .bidders
+                .iter()
+                .map(|b| b.name.clone())
+                .collect(),
         };
         for idx in 0..simulation.server.n_items() {
             let (flight_start, flight_end) = simulation.server.flight(idx);
@@ -166,6 +173,12 @@ impl Simulation {
                     .traffic
                     .handle(traffic_event, at, &mut self.queue, &mut self.request)
                 {
+                    // Handling may have scheduled the very next request (a session's next
+                    // arrival): start fetching its member while this one is served.
+                    if let Some(Event::Traffic(next)) = self.queue.peek_event(0) {
+                        self.traffic.prefetch(next.member());
+                        self.server.prefetch_slot(next.member());
+                    }
                     self.server.serve(&self.request, &mut self.metrics);
                 }
             }
@@ -197,6 +210,19 @@ impl Simulation {
 
     pub fn server(&self) -> &AdServer {
         &self.server
+    }
+
+    /// Plugs a `Bidder` of one's own in place of the scenario's bidder named `name` (its
+    /// value model and strategy; everything else stays as the scenario says). Returns false
+    /// if no bidder has that name.
+    pub fn plug_bidder(&mut self, name: &str, bidder: Box<dyn crate::bidder::Bidder>) -> bool {
+        match self.bidder_names.iter().position(|known| known == name) {
+            Some(b) => {
+                self.server.plug_bidder(b, bidder);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records every served pod from now on (see `AdServer::trace`).

@@ -107,9 +107,15 @@ pub struct RunInfo {
     pub adsim_version: String,
     pub scenario: String,
     pub seed: u64,
+    /// Building members, slate and ad server, and running the simulation [s].
     pub wall_time_s: f64,
+    /// The building part of `wall_time_s` [s].
+    pub setup_s: f64,
     pub requests: u64,
     pub requests_per_second: f64,
+    /// Requests per second of the simulation alone (without setup), the figure comparable
+    /// with `shared/bench/refsim.py`'s `req_per_s`.
+    pub simulation_requests_per_second: f64,
     pub events: u64,
     pub peak_memory_bytes: Option<u64>,
     pub members: u32,

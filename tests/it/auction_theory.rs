@@ -147,3 +147,56 @@ fn second_price_with_a_reserve_matches_myerson() {
         );
     }
 }
+
+/// A library user's bidder: always bids 0.9 and counts the outcomes it hears about.
+struct Constant {
+    outcomes: std::rc::Rc<std::cell::Cell<(u64, u64)>>,
+}
+
+impl adsim::bidder::Bidder for Constant {
+    fn bid(
+        &mut self,
+        _request: &adsim::traffic::AdRequest,
+        _floor: adsim::money::Micros,
+        _stream: &mut adsim::engine::Stream,
+    ) -> Option<adsim::money::Micros> {
+        Some(adsim::money::Micros(900_000))
+    }
+
+    fn outcome(&mut self, won: bool, _price: adsim::money::Micros) {
+        let (wins, total) = self.outcomes.get();
+        self.outcomes.set((wins + u64::from(won), total + 1));
+    }
+}
+
+#[test]
+fn a_plugged_in_bidder_takes_part_like_a_built_in_one() {
+    // Two truthful U[0,1] bidders against a constant 0.9 in second price: the constant bidder
+    // wins when both values are below 0.9, probability 0.81.
+    let text = theory_scenario(3, "second_price", "\"truthful\"", 0.0, 21);
+    let scenario = scenario::from_text(&text, "plug.toml", &[]).unwrap();
+    let mut simulation = Simulation::new(&scenario);
+    let outcomes = std::rc::Rc::new(std::cell::Cell::new((0, 0)));
+    assert!(simulation.plug_bidder(
+        "b2",
+        Box::new(Constant {
+            outcomes: outcomes.clone()
+        })
+    ));
+    assert!(!simulation.plug_bidder(
+        "nobody",
+        Box::new(Constant {
+            outcomes: outcomes.clone()
+        })
+    ));
+    simulation.run();
+    let (wins, total) = outcomes.get();
+    assert_eq!(wins, simulation.metrics().bidders[2].wins);
+    let share = wins as f64 / total as f64;
+    // Binomial standard error sqrt(0.81 · 0.19 / n) ≈ 0.002 for n ≈ 40,000; ±4 SE.
+    let se = (0.81f64 * 0.19 / total as f64).sqrt();
+    assert!(
+        (share - 0.81).abs() <= 4.0 * se,
+        "constant bidder won {share:.4} of auctions"
+    );
+}
