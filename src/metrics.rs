@@ -59,6 +59,18 @@ impl Metrics {
         n_bidders: usize,
         dims: &Dimensions,
     ) -> Metrics {
+        Metrics::with_landscape(start, end, n_items, n_bidders, dims, false)
+    }
+
+    /// As `new`, also keeping the bid landscape if `landscape` is true.
+    pub fn with_landscape(
+        start: SimTime,
+        end: SimTime,
+        n_items: usize,
+        n_bidders: usize,
+        dims: &Dimensions,
+        landscape: bool,
+    ) -> Metrics {
         let n_hours = ((end - start).0 as u64).div_ceil(SimDuration::HOUR.0 as u64) as usize;
         let n_countries = dims.list[DIM_COUNTRY].values.len();
         let n_devices = dims.list[DIM_DEVICE].values.len();
@@ -73,7 +85,10 @@ impl Metrics {
             delivery: vec![0; n_hours * n_items],
             bidders: vec![BidderMetrics::default(); n_bidders],
             bidder_delivery: vec![(0, 0); n_hours * n_bidders],
-            auction: AuctionMetrics::default(),
+            auction: AuctionMetrics {
+                landscape: landscape.then(|| vec![0; n_hours * LANDSCAPE_BUCKETS]),
+                ..AuctionMetrics::default()
+            },
             inventory: vec![Cell::default(); n_hours * n_countries * n_devices * n_genres],
             n_countries,
             n_devices,
@@ -83,7 +98,7 @@ impl Metrics {
     }
 
     #[inline]
-    fn hour(&self, at: SimTime) -> usize {
+    pub fn hour(&self, at: SimTime) -> usize {
         ((at - self.start).0 / SimDuration::HOUR.0) as usize
     }
 
@@ -219,12 +234,24 @@ pub struct AuctionMetrics {
     /// Exact sum and sum of squares of clearing prices [CPM micros, micros²].
     pub price_sum: i128,
     pub price_sum_sq: i128,
+    /// Bid landscape, when asked for: sales per hour and clearing-price bucket,
+    /// `landscape[hour * LANDSCAPE_BUCKETS + bucket]`.
+    pub landscape: Option<Vec<u32>>,
 }
 
+/// Width of a bid-landscape price bucket [CPM micros] (0.25 CPM).
+pub const LANDSCAPE_BUCKET: i64 = 250_000;
+/// Buckets per hour: 0.25-CPM buckets up to 100 CPM, and one for everything above.
+pub const LANDSCAPE_BUCKETS: usize = 401;
+
 impl AuctionMetrics {
-    /// Records a sold slot's clearing price [CPM micros].
+    /// Records a sold slot's clearing price [CPM micros] in hour `hour` of the run.
     #[inline]
-    pub fn record_sale(&mut self, price: Micros) {
+    pub fn record_sale(&mut self, hour: usize, price: Micros) {
+        if let Some(landscape) = &mut self.landscape {
+            let bucket = ((price.0.max(0) / LANDSCAPE_BUCKET) as usize).min(LANDSCAPE_BUCKETS - 1);
+            landscape[hour * LANDSCAPE_BUCKETS + bucket] += 1;
+        }
         self.slots_sold += 1;
         let _ = self.clearing_price.record(price.0.max(1) as u64);
         self.price_sum += i128::from(price.0);
@@ -242,6 +269,7 @@ impl Default for AuctionMetrics {
                 .expect("valid histogram bounds"),
             price_sum: 0,
             price_sum_sq: 0,
+            landscape: None,
         }
     }
 }

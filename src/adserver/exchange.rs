@@ -40,6 +40,8 @@ pub struct ExchangeConfig {
     pub tmax: SimDuration,
     /// Value weight of each auctioned slot, best first (GSP and VCG).
     pub position_weights: Vec<f64>,
+    /// Whether to write `bid_landscape.csv`.
+    pub bid_landscape: bool,
 }
 
 impl Default for ExchangeConfig {
@@ -50,6 +52,7 @@ impl Default for ExchangeConfig {
             floor_rules: Vec::new(),
             tmax: SimDuration::from_millis(200),
             position_weights: vec![1.0; 16],
+            bid_landscape: false,
         }
     }
 }

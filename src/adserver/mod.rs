@@ -823,7 +823,8 @@ impl AdServer {
         for award_idx in 0..self.awards.len() {
             let award = self.awards[award_idx];
             let bid = self.bids[award.bid];
-            metrics.auction.record_sale(award.price);
+            let hour = metrics.hour(request.at);
+            metrics.auction.record_sale(hour, award.price);
             match self.owners[award.bid] {
                 exchange::Owner::Bidder(b) => {
                     let state = &mut self.bidders[b];

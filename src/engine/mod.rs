@@ -87,12 +87,13 @@ impl Simulation {
             scenario.seed,
             (scenario.start, scenario.end),
         );
-        let metrics = Metrics::new(
+        let metrics = Metrics::with_landscape(
             scenario.start,
             scenario.end,
             scenario.adserver.line_items.len(),
             scenario.adserver.bidders.len(),
             &dims,
+            scenario.adserver.exchange.bid_landscape,
         );
         let mut simulation = Simulation {
             now: scenario.start,

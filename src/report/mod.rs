@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::Simulation;
+use crate::metrics::{LANDSCAPE_BUCKET, LANDSCAPE_BUCKETS};
 use crate::money::Micros;
 use crate::scenario::Scenario;
 use crate::time::SimDuration;
@@ -346,6 +347,31 @@ pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     out
 }
 
+/// `bid_landscape.csv`: sales per hour and clearing-price bucket (non-empty buckets only), if
+/// the scenario asked for it.
+pub fn bid_landscape_csv(simulation: &Simulation) -> Option<String> {
+    let metrics = simulation.metrics();
+    let landscape = metrics.auction.landscape.as_ref()?;
+    let mut out = String::from("hour,price_from,price_to,sales\n");
+    for hour in 0..metrics.n_hours {
+        let hour_start = metrics.start + SimDuration::HOUR * hour as i64;
+        for bucket in 0..LANDSCAPE_BUCKETS {
+            let sales = landscape[hour * LANDSCAPE_BUCKETS + bucket];
+            if sales == 0 {
+                continue;
+            }
+            let from = Micros(bucket as i64 * LANDSCAPE_BUCKET);
+            let to = if bucket + 1 == LANDSCAPE_BUCKETS {
+                String::new()
+            } else {
+                Micros(from.0 + LANDSCAPE_BUCKET).to_string()
+            };
+            let _ = writeln!(out, "{hour_start},{from},{to},{sales}");
+        }
+    }
+    Some(out)
+}
+
 /// Quotes a CSV field when it needs it (RFC 4180).
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
@@ -420,11 +446,14 @@ pub fn render(
     let summary = summary(scenario, simulation);
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     json.push('\n');
-    let files = vec![
+    let mut files = vec![
         ("summary.json", json),
         ("delivery.csv", delivery_csv(scenario, simulation)),
         ("inventory.csv", inventory_csv(scenario, simulation)),
     ];
+    if let Some(landscape) = bid_landscape_csv(simulation) {
+        files.push(("bid_landscape.csv", landscape));
+    }
     (summary, files)
 }
 

@@ -254,6 +254,8 @@ pub struct Exchange {
     pub tmax: Option<String>,
     #[serde(default)]
     pub position_weights: Option<Vec<f64>>,
+    #[serde(default)]
+    pub bid_landscape: Option<bool>,
     /// Checked element by element in `validate`.
     #[serde(default, rename = "floors")]
     pub _floors: Option<de::IgnoredAny>,

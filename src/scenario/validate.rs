@@ -1401,6 +1401,7 @@ fn exchange(c: &mut Checker<'_>, dims: Option<&Dimensions>) -> Option<adserver::
         floor_rules,
         tmax: tmax?,
         position_weights: position_weights?,
+        bid_landscape: raw.bid_landscape.unwrap_or(false),
     })
 }
 

@@ -90,3 +90,46 @@ fn help_and_validate() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("ok"));
 }
+
+#[test]
+fn the_bid_landscape_is_written_on_request_and_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_path("floor_sweep.toml");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(&["--set", "duration=3h", "--set", "members.count=30000"]);
+        args.extend_from_slice(extra);
+        let output = adsim(&args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[]);
+    assert!(!dir.path().join("bid_landscape.csv").exists());
+    run(&["--set", "exchange.bid_landscape=true"]);
+    let csv = std::fs::read_to_string(dir.path().join("bid_landscape.csv")).unwrap();
+    let sales: u64 = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(sales > 0);
+    assert_eq!(sales, summary["auction"]["slots_sold"].as_u64().unwrap());
+    // No sale below the floor (4.00 CPM in this scenario).
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|line| line.split(',').nth(1).unwrap().parse::<f64>().unwrap() >= 4.0)
+    );
+}
