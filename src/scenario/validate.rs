@@ -1123,6 +1123,7 @@ fn adserver(
                 &format!("{path}.targeting"),
                 item.targeting.as_ref(),
                 dims,
+                false,
             )
         });
         let caps = c.caps(&format!("{path}.frequency_caps"), &item.frequency_caps);
@@ -1386,7 +1387,7 @@ fn exchange(c: &mut Checker<'_>, dims: Option<&Dimensions>) -> Option<adserver::
                 include: rule.conditions.clone(),
                 exclude: raw::Ordered(Vec::new()),
             };
-            targeting(c, &format!("{path}.match"), Some(&as_targeting), dims)
+            targeting(c, &format!("{path}.match"), Some(&as_targeting), dims, true)
         });
         if let (Some(cpm), Some(conditions)) = (value, conditions) {
             floor_rules.push(adserver::FloorRule { conditions, cpm });
@@ -1453,6 +1454,7 @@ fn bidder(
         &format!("{path}.targeting"),
         raw.targeting.as_ref(),
         dims,
+        false,
     );
     let mut multipliers = Vec::new();
     for (idx, factor) in raw.value_multipliers.iter().enumerate() {
@@ -1840,11 +1842,14 @@ fn strategy(
     })
 }
 
+/// Targeting rules; `path` is the targeting table's path, and with `flat` the include list
+/// stands at `path` itself (floor rules' `match`) rather than at `path.include`.
 fn targeting(
     c: &mut Checker<'_>,
     path: &str,
     raw: Option<&raw::Targeting>,
     dims: &Dimensions,
+    flat: bool,
 ) -> Option<Vec<Rule>> {
     let Some(raw) = raw else {
         return Some(Vec::new());
@@ -1856,7 +1861,11 @@ fn targeting(
         (false, "exclude", &raw.exclude),
     ] {
         for (name, values) in &list.0 {
-            let rule_path = format!("{path}.{part}.{name}");
+            let rule_path = if flat {
+                format!("{path}.{name}")
+            } else {
+                format!("{path}.{part}.{name}")
+            };
             let Some(dim) = dims.index(name) else {
                 let names: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
                 c.problem(
