@@ -75,3 +75,46 @@ fn asap_front_loads_delivery() {
         "asap should run far ahead of the even curve"
     );
 }
+
+#[test]
+fn a_bidder_budget_paced_evenly_is_spent_along_the_traffic_curve() {
+    // A budget far below what the bidder would spend unpaced (asap spends it within the first
+    // hour). Even pacing must spend 95–100% of it (plus at most one impression's price) and
+    // keep cumulative spend within 2% of the budget of its target at every hour: at ~1.7
+    // currency units an hour at most, one pacing minute moves spend by well under 0.1%.
+    let paced = crate::load(
+        "floor_sweep.toml",
+        &["bidders.0.budget=40", "bidders.0.pacing=even"],
+    );
+    let simulation = crate::simulate(&paced, false);
+    let spend = simulation.metrics().bidders[0].spend as f64 / 1e6;
+    assert!((0.95 * 40.0..=40.1).contains(&spend), "spent {spend} of 40");
+    let csv = report::delivery_csv(&paced, &simulation);
+    let worst = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|fields| fields[1] == "bidder" && fields[2] == "DSP A")
+        .map(|fields| {
+            (fields[7].parse::<f64>().unwrap() - fields[8].parse::<f64>().unwrap()).abs() / 40.0
+        })
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= 0.02,
+        "cumulative spend strays {:.2}% of the budget from its target",
+        worst * 100.0
+    );
+
+    let unpaced = crate::load(
+        "floor_sweep.toml",
+        &["bidders.0.budget=40", "bidders.0.pacing=asap"],
+    );
+    let simulation = crate::simulate(&unpaced, false);
+    let exhausted = simulation.metrics().bidders[0]
+        .exhausted_at
+        .expect("asap exhausts the budget");
+    assert!(
+        exhausted < unpaced.start + adsim::time::SimDuration::HOUR * 6,
+        "asap ran out only at {exhausted}"
+    );
+}
