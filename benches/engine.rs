@@ -25,7 +25,7 @@ fn quickstart() -> Scenario {
 }
 
 const QUICKSTART_2H_REQUESTS: u64 = 33_946;
-const QUICKSTART_2H_IMPRESSIONS: u64 = 79_257;
+const QUICKSTART_2H_IMPRESSIONS: u64 = 86_863;
 
 fn engine(c: &mut Criterion) {
     let scenario = quickstart();

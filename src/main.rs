@@ -80,10 +80,11 @@ fn main() -> ExitCode {
             overrides,
         } => load(&scenario, &overrides, None).map(|loaded| {
             println!(
-                "{}: ok ({} members, {} line items, {} → {})",
+                "{}: ok ({} members, {} line items, {} bidders, {} → {})",
                 scenario.display(),
                 loaded.traffic.members,
                 loaded.adserver.line_items.len(),
+                loaded.adserver.bidders.len(),
                 loaded.start,
                 loaded.end
             );

@@ -173,7 +173,7 @@ pub struct BidderMetrics {
     /// A run of equal latencies not yet in the histogram: `(latency, count)`. Constant
     /// latency profiles then cost one histogram update per run, not one per request.
     pending_latency: (u64, u64),
-    /// Spend when the budget ran out, if it did.
+    /// When the total budget ran out, if it did.
     pub exhausted_at: Option<SimTime>,
 }
 

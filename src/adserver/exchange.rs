@@ -122,6 +122,8 @@ pub(super) struct BidderState {
     pub stream: Stream,
     /// Errors, no-bids and latencies, apart so that a value-model change leaves them as they were.
     pub response: Stream,
+    /// The pacer's participation draws, apart so that a pacing change moves nothing else.
+    pub pacing_stream: Stream,
     pub cap_checks: Vec<(u16, u16)>,
     pub bumps: Vec<u16>,
     /// Spend [micros]: over the run, and on the UTC day `day`.
@@ -149,6 +151,7 @@ impl BidderState {
             bidder: Demand::Model(spec.model.clone()),
             stream: Stream::new(seed, &format!("bidder.{}", spec.name)),
             response: Stream::new(seed, &format!("bidder.{}.response", spec.name)),
+            pacing_stream: Stream::new(seed, &format!("bidder.{}.pacing", spec.name)),
             cap_checks: counters.0,
             bumps: counters.1,
             spent: 0,

@@ -756,7 +756,7 @@ impl AdServer {
                 }
                 state.interval.eligible += 1;
                 if state.throttle < 1.0
-                    && !(state.throttle > 0.0 && self.stream.chance(state.throttle))
+                    && !(state.throttle > 0.0 && state.pacing_stream.chance(state.throttle))
                 {
                     continue;
                 }
@@ -794,6 +794,11 @@ impl AdServer {
         }
         for &idx in &self.price_priority {
             let item = &self.items[idx];
+            if item.creative_duration_s > pod.seconds_left
+                || !pod.admits(item.category, item.advertiser, self.allow_same_advertiser)
+            {
+                continue;
+            }
             self.bids.push(Bid {
                 bidder: (self.bidders.len() + idx) as u32,
                 amount: item.cpm,
@@ -823,8 +828,14 @@ impl AdServer {
         for award_idx in 0..self.awards.len() {
             let award = self.awards[award_idx];
             let bid = self.bids[award.bid];
+            // A price-priority item is a fixed-price booking: it is billed (and its sale
+            // recorded at) its CPM, whatever the mechanism would have charged.
+            let billed = match self.owners[award.bid] {
+                exchange::Owner::Bidder(_) => award.price,
+                exchange::Owner::Item(idx) => self.items[idx].cpm,
+            };
             let hour = metrics.hour(request.at);
-            metrics.auction.record_sale(hour, award.price);
+            metrics.auction.record_sale(hour, billed);
             match self.owners[award.bid] {
                 exchange::Owner::Bidder(b) => {
                     let state = &mut self.bidders[b];
@@ -862,7 +873,13 @@ impl AdServer {
                     }
                 }
                 exchange::Owner::Item(idx) => {
-                    // Its caps were checked when it became a candidate.
+                    // Its caps were checked when it became a candidate; an uncapped item
+                    // has not loaded the member's counters yet.
+                    if !*loaded {
+                        self.counters
+                            .load(request.member, request.at, request.utc_offset_minutes);
+                        *loaded = true;
+                    }
                     self.place_item(idx, request, pod, metrics);
                 }
             }

@@ -20,7 +20,7 @@ use crate::time::SimDuration;
 use crate::traffic::DIM_COUNTRY;
 
 /// Version of the output schema (summary.json, the CSV columns).
-pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
+pub const OUTPUT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Summary {
@@ -433,6 +433,40 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
                 .to_string(),
             item.average_frequency
         );
+    }
+    if !summary.bidders.is_empty() {
+        let auction = &summary.auction;
+        let _ = writeln!(
+            out,
+            "\n{} auction · floor {:.2} · {} auctions · {} slots sold · average clearing price {:.2} · revenue direct {} / programmatic {}",
+            auction.mechanism,
+            auction.floor_cpm,
+            auction.auctions,
+            auction.slots_sold,
+            auction.average_clearing_price,
+            Micros::from_units(totals.revenue_direct).unwrap_or_default(),
+            Micros::from_units(totals.revenue_programmatic).unwrap_or_default()
+        );
+        let width = summary.bidders.iter().map(|b| b.name.chars().count()).max().unwrap_or(6).clamp(6, 30);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>7}  {:>7}",
+            "bidder", "requests", "bids", "timeouts", "wins", "spend", "win %", "p95 ms"
+        );
+        for bidder in &summary.bidders {
+            let name: String = bidder.name.chars().take(width).collect();
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>6.1}%  {:>7.0}",
+                bidder.requests,
+                bidder.bids,
+                bidder.timeouts,
+                bidder.wins,
+                Micros::from_units(bidder.spend).unwrap_or_default().to_string(),
+                bidder.win_rate * 100.0,
+                bidder.latency_ms_p95
+            );
+        }
     }
     let _ = write!(out, "\noutputs in {}", out_dir.display());
     out

@@ -357,12 +357,32 @@ pub struct CtrRule {
     pub ctr: Fraction,
 }
 
-/// A strategy by name (`"truthful"`) or as a table with its parameters.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// A strategy by name (`"truthful"`) or as a table with its parameters. Deserialized by hand
+/// rather than as an untagged enum, so that a mistake inside the table is reported as itself.
+#[derive(Clone, Debug)]
 pub enum StrategySpec {
     Name(String),
     Table(StrategyTable),
+}
+
+impl<'de> Deserialize<'de> for StrategySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        impl<'de> Visitor<'de> for SpecVisitor {
+            type Value = StrategySpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a strategy name or a table with `name` and its parameters")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StrategySpec, E> {
+                Ok(StrategySpec::Name(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrategySpec, A::Error> {
+                StrategyTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(StrategySpec::Table)
+            }
+        }
+        deserializer.deserialize_any(SpecVisitor)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -1369,7 +1369,7 @@ fn exchange(c: &mut Checker<'_>, dims: Option<&Dimensions>) -> Option<adserver::
             } else {
                 c.problem(
                     "exchange.position_weights",
-                    "expected non-increasing weights in (0, 1], best slot first",
+                    "expected 1 to 16 non-increasing weights in (0, 1], best slot first",
                 );
                 None
             }
