@@ -447,7 +447,13 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
             Micros::from_units(totals.revenue_direct).unwrap_or_default(),
             Micros::from_units(totals.revenue_programmatic).unwrap_or_default()
         );
-        let width = summary.bidders.iter().map(|b| b.name.chars().count()).max().unwrap_or(6).clamp(6, 30);
+        let width = summary
+            .bidders
+            .iter()
+            .map(|b| b.name.chars().count())
+            .max()
+            .unwrap_or(6)
+            .clamp(6, 30);
         let _ = writeln!(
             out,
             "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>7}  {:>7}",
@@ -462,7 +468,9 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
                 bidder.bids,
                 bidder.timeouts,
                 bidder.wins,
-                Micros::from_units(bidder.spend).unwrap_or_default().to_string(),
+                Micros::from_units(bidder.spend)
+                    .unwrap_or_default()
+                    .to_string(),
                 bidder.win_rate * 100.0,
                 bidder.latency_ms_p95
             );
