@@ -84,6 +84,10 @@ pub(super) struct SlotSale {
 /// next slot, at the price `price` sets for it. Bids that do not fit (too long, category or
 /// advertiser already present) are skipped, not stoppers; the fill ends when the slots run
 /// out or no remaining bid fits. Clears `awards` first.
+///
+/// This runs once per auctioned request, so it avoids per-slot allocation and closures: the
+/// bids that can take part at all (eligible and fitting the pod as found) are decided once,
+/// and each slot's pass only checks length and clashes with the slots already sold.
 pub(super) fn sell_greedily(
     bids: &[Bid],
     pod: &Pod<'_>,
@@ -91,30 +95,37 @@ pub(super) fn sell_greedily(
     mut price: impl FnMut(SlotSale) -> Micros,
 ) {
     awards.clear();
-    check_floors(bids);
+    if cfg!(debug_assertions) {
+        check_floors(bids);
+    }
+    // Better-ranked: higher amount, then lower bidder id, then lower index.
+    let better = |a: usize, b: usize| {
+        let (x, y) = (&bids[a], &bids[b]);
+        x.amount > y.amount || (x.amount == y.amount && (x.bidder, a) < (y.bidder, b))
+    };
     let mut seconds_left = pod.seconds;
     while awards.len() < usize::from(pod.slots) {
-        let sold: &[Award] = awards;
-        let still_fits = |idx: usize| {
-            let bid = &bids[idx];
-            is_eligible(bid)
-                && fits_pod(bid, pod)
-                && bid.duration_s <= seconds_left
-                && sold.iter().all(|award| {
-                    award.bid != idx && !clash(bid, &bids[award.bid], pod.allow_same_advertiser)
-                })
-        };
         let mut winner: Option<usize> = None;
         let mut runner_up: Option<usize> = None;
-        for idx in (0..bids.len()).filter(|&idx| still_fits(idx)) {
-            let beats = |other: Option<usize>| {
-                other.is_none_or(|other| rank_order(bids, idx, other) == Ordering::Less)
-            };
-            if beats(winner) {
-                runner_up = winner;
-                winner = Some(idx);
-            } else if beats(runner_up) {
-                runner_up = Some(idx);
+        for (idx, bid) in bids.iter().enumerate() {
+            if bid.amount < bid.floor || bid.duration_s > seconds_left || !fits_pod(bid, pod) {
+                continue;
+            }
+            if awards.iter().any(|award| {
+                award.bid == idx || clash(bid, &bids[award.bid], pod.allow_same_advertiser)
+            }) {
+                continue;
+            }
+            match winner {
+                Some(best) if !better(idx, best) => {
+                    if runner_up.is_none_or(|second| better(idx, second)) {
+                        runner_up = Some(idx);
+                    }
+                }
+                _ => {
+                    runner_up = winner;
+                    winner = Some(idx);
+                }
             }
         }
         let Some(winner) = winner else { break };
