@@ -110,6 +110,26 @@ fn capped(
         .any(|&(counter, max)| counters.count(counter) >= max)
 }
 
+/// The `(counter, max)` checks and the counters to bump for a list of caps, allocating
+/// counters with `new_counter`: one per hour/day/week cap, one shared by all flight caps.
+fn cap_counters(caps: &[Cap], new_counter: &mut impl FnMut(Period) -> u16) -> ItemCounters {
+    let mut checks = Vec::new();
+    let mut bumps = Vec::new();
+    let mut lifetime = None;
+    for cap in caps {
+        let counter = if cap.period == Period::Flight {
+            *lifetime.get_or_insert_with(|| new_counter(Period::Flight))
+        } else {
+            new_counter(cap.period)
+        };
+        if !bumps.contains(&counter) {
+            bumps.push(counter);
+        }
+        checks.push((counter, cap.max));
+    }
+    (checks, bumps)
+}
+
 /// A line item's `(counter, max)` cap checks and the counters an impression bumps.
 type ItemCounters = (Vec<(u16, u16)>, Vec<u16>);
 
@@ -286,20 +306,7 @@ impl AdServer {
             .line_items
             .iter()
             .map(|line_item| {
-                let mut checks = Vec::new();
-                let mut bumps = Vec::new();
-                let mut lifetime = None;
-                for cap in &line_item.caps {
-                    let counter = if cap.period == Period::Flight {
-                        *lifetime.get_or_insert_with(|| new_counter(Period::Flight))
-                    } else {
-                        new_counter(cap.period)
-                    };
-                    if !bumps.contains(&counter) {
-                        bumps.push(counter);
-                    }
-                    checks.push((counter, cap.max));
-                }
+                let (checks, mut bumps) = cap_counters(&line_item.caps, &mut new_counter);
                 if bumps.is_empty() {
                     bumps.push(new_counter(Period::Flight));
                 }
@@ -312,20 +319,7 @@ impl AdServer {
             .bidders
             .iter()
             .map(|bidder| {
-                let mut checks: Vec<(u16, u16)> = Vec::new();
-                let mut bumps = Vec::new();
-                let mut lifetime = None;
-                for cap in &bidder.caps {
-                    let counter = if cap.period == Period::Flight {
-                        *lifetime.get_or_insert_with(|| new_counter(Period::Flight))
-                    } else {
-                        new_counter(cap.period)
-                    };
-                    if !bumps.contains(&counter) {
-                        bumps.push(counter);
-                    }
-                    checks.push((counter, cap.max));
-                }
+                let (mut checks, mut bumps) = cap_counters(&bidder.caps, &mut new_counter);
                 for &(counter, max) in &advertiser_counters[bidder.advertiser] {
                     checks.push((counter, max));
                     bumps.push(counter);
