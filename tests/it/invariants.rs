@@ -16,6 +16,7 @@ fn check(scenario: &Scenario) -> adsim::engine::Simulation {
     // (member, line item or advertiser, cap index, window) → impressions
     let mut item_counts: BTreeMap<(u32, usize, usize, u32), u32> = BTreeMap::new();
     let mut advertiser_counts: BTreeMap<(u32, usize, usize, u32), u32> = BTreeMap::new();
+    let mut bidder_counts: BTreeMap<(u32, usize, usize, u32), u32> = BTreeMap::new();
     let mut delivered = vec![0u64; items.len()];
     let mut placed_total = 0u64;
     for record in simulation.server().trace() {
@@ -89,6 +90,19 @@ fn check(scenario: &Scenario) -> adsim::engine::Simulation {
         }
         for sale in &record.sales {
             let spec = &bidders[sale.bidder];
+            for (cap_idx, cap) in spec.caps.iter().enumerate() {
+                let window = cap.period.window(request.at, request.utc_offset_minutes);
+                let count = bidder_counts
+                    .entry((request.member, sale.bidder, cap_idx, window))
+                    .or_default();
+                *count += 1;
+                assert!(
+                    *count <= u32::from(cap.max),
+                    "{} cap {cap:?} exceeded for member {}",
+                    spec.name,
+                    request.member
+                );
+            }
             // GSP and VCG price per unit of position weight: a slot of weight w clears at
             // no less than w × floor and no more than w × bid.
             let weight = match scenario.adserver.exchange.auction {
