@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
-use adsim::adserver::AdServer;
 use adsim::auction::{AuctionKind, Bid, Pod};
 use adsim::engine::{Event, EventQueue, Simulation};
-use adsim::metrics::Metrics;
 use adsim::money::Micros;
 use adsim::scenario::{self, Scenario};
 use adsim::traffic::{AdRequest, ExpectedTraffic, Synthetic, TrafficSource};
@@ -64,33 +62,13 @@ fn decisioning(c: &mut Criterion) {
     }
     assert_eq!(requests.len() as u64, QUICKSTART_2H_REQUESTS);
     let dims = traffic.dimensions().clone();
-    let offsets: Vec<i32> = scenario
-        .traffic
-        .countries
-        .iter()
-        .map(|c| c.utc_offset_minutes)
-        .collect();
     let expected = ExpectedTraffic::new(&scenario.traffic);
     let build = || {
-        let mut server = AdServer::new(
-            &scenario.adserver,
-            &dims,
-            &offsets,
-            &expected,
-            traffic.n_members(),
-            scenario.seed,
-            (scenario.start, scenario.end),
-        );
+        let mut server = adsim::engine::ad_server(&scenario, &dims, &expected, traffic.n_members());
         for idx in 0..server.n_items() {
             server.start_flight(idx, scenario.start);
         }
-        let metrics = Metrics::new(
-            scenario.start,
-            scenario.end,
-            scenario.adserver.line_items.len(),
-            scenario.adserver.bidders.len(),
-            &dims,
-        );
+        let metrics = adsim::engine::metrics_for(&scenario, &dims);
         (server, metrics)
     };
     let (mut server, mut metrics) = build();

@@ -52,18 +52,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counters for a run from `start` to `end`; the bid landscape is kept if `landscape`.
     pub fn new(
-        start: SimTime,
-        end: SimTime,
-        n_items: usize,
-        n_bidders: usize,
-        dims: &Dimensions,
-    ) -> Metrics {
-        Metrics::with_landscape(start, end, n_items, n_bidders, dims, false)
-    }
-
-    /// As `new`, also keeping the bid landscape if `landscape` is true.
-    pub fn with_landscape(
         start: SimTime,
         end: SimTime,
         n_items: usize,

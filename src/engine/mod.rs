@@ -49,6 +49,42 @@ pub fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
+/// The ad server of `scenario`, paced against `expected` (which must cover the run).
+pub fn ad_server(
+    scenario: &Scenario,
+    dims: &crate::traffic::Dimensions,
+    expected: &ExpectedTraffic,
+    n_members: u32,
+) -> AdServer {
+    let offsets: Vec<i32> = scenario
+        .traffic
+        .countries
+        .iter()
+        .map(|c| c.utc_offset_minutes)
+        .collect();
+    AdServer::new(
+        &scenario.adserver,
+        dims,
+        &offsets,
+        expected,
+        n_members,
+        scenario.seed,
+        (scenario.start, scenario.end),
+    )
+}
+
+/// Empty metrics for a run of `scenario`.
+pub fn metrics_for(scenario: &Scenario, dims: &crate::traffic::Dimensions) -> Metrics {
+    Metrics::new(
+        scenario.start,
+        scenario.end,
+        scenario.adserver.line_items.len(),
+        scenario.adserver.bidders.len(),
+        dims,
+        scenario.adserver.exchange.bid_landscape,
+    )
+}
+
 /// One run of a scenario.
 pub struct Simulation {
     now: SimTime,
@@ -72,29 +108,8 @@ impl Simulation {
         let mut horizon = scenario.traffic.clone();
         horizon.end = scenario.pacing_horizon();
         let expected = ExpectedTraffic::new(&horizon);
-        let offsets: Vec<i32> = scenario
-            .traffic
-            .countries
-            .iter()
-            .map(|c| c.utc_offset_minutes)
-            .collect();
-        let server = AdServer::new(
-            &scenario.adserver,
-            &dims,
-            &offsets,
-            &expected,
-            traffic.n_members(),
-            scenario.seed,
-            (scenario.start, scenario.end),
-        );
-        let metrics = Metrics::with_landscape(
-            scenario.start,
-            scenario.end,
-            scenario.adserver.line_items.len(),
-            scenario.adserver.bidders.len(),
-            &dims,
-            scenario.adserver.exchange.bid_landscape,
-        );
+        let server = ad_server(scenario, &dims, &expected, traffic.n_members());
+        let metrics = metrics_for(scenario, &dims);
         let mut simulation = Simulation {
             now: scenario.start,
             start: scenario.start,
@@ -234,10 +249,5 @@ impl Simulation {
     /// Events handled so far.
     pub fn n_events(&self) -> u64 {
         self.n_events
-    }
-
-    /// Events waiting in the queue.
-    pub fn queue_len(&self) -> usize {
-        self.queue.len()
     }
 }

@@ -1052,16 +1052,7 @@ fn adserver(
             &item.name,
             raw_items[..idx].iter().flatten().map(|o| o.name.as_str()),
         );
-        let advertiser = match advertisers.iter().position(|a| a.name == item.advertiser) {
-            Some(found) => found,
-            None => {
-                advertisers.push(adserver::Advertiser {
-                    name: item.advertiser.clone(),
-                    caps: Vec::new(),
-                });
-                advertisers.len() - 1
-            }
-        };
+        let advertiser = advertiser_index(&mut advertisers, &item.advertiser);
         let priority = match &item.priority {
             raw::Priority::Number(n) if (1..=16).contains(n) => Some(*n as u8),
             raw::Priority::Name(name) => match name.as_str() {
@@ -1127,16 +1118,10 @@ fn adserver(
             )
         });
         let caps = c.caps(&format!("{path}.frequency_caps"), &item.frequency_caps);
-        let category =
-            item.category
-                .as_ref()
-                .map(|name| match categories.iter().position(|c| c == name) {
-                    Some(found) => found as u16,
-                    None => {
-                        categories.push(name.clone());
-                        (categories.len() - 1) as u16
-                    }
-                });
+        let category = item
+            .category
+            .as_ref()
+            .map(|name| category_index(&mut categories, name));
         let creative_duration = c.creative(&path, item.creative_duration.as_deref(), pods);
         let pacing = c.pacing(&path, item.pacing.as_deref(), item.goal.is_some());
         if let (

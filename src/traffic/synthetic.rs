@@ -357,11 +357,6 @@ impl Synthetic {
         &self.dims
     }
 
-    /// The member attribute value of `member` for member dimension `dim`.
-    pub fn member_value(&self, member: u32, dim: usize) -> u8 {
-        self.attributes[member as usize * self.n_attributes + dim]
-    }
-
     /// Makes the segment containing `at` current: per-country rates and title popularity.
     fn enter_segment(&mut self, at: SimTime) {
         let segment_start = SimTime(at.0.div_euclid(SEGMENT.0) * SEGMENT.0);
