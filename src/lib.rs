@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod money;
 pub mod pacing;
 pub mod report;
+pub mod response;
 pub mod scenario;
 pub mod time;
 pub mod traffic;

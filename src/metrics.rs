@@ -6,6 +6,7 @@
 use hdrhistogram::Histogram;
 
 use crate::money::Micros;
+use crate::response::{Outcome, Responder, Response, ResponseKind};
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{AdRequest, DIM_COUNTRY, DIM_DEVICE, Dimensions};
 
@@ -18,6 +19,22 @@ pub struct ItemMetrics {
     /// Requests the item was otherwise eligible for (targeting, flight, goal, pod) but a
     /// frequency cap blocked.
     pub lost_to_caps: u64,
+    pub responses: Responses,
+}
+
+/// User responses to one line item's or bidder's ads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Responses {
+    /// Ads watched to the end.
+    pub completions: u64,
+    /// Clicks and attributed conversions that happened before the run's end.
+    pub clicks: u64,
+    pub conversions: u64,
+    /// Conversions drawn beyond the attribution window (never attributed).
+    pub late_conversions: u64,
+    /// Clicks and attributed conversions drawn (some fall after the run's end).
+    pub clicks_due: u64,
+    pub conversions_due: u64,
 }
 
 /// One inventory cell: an hour × segment.
@@ -43,6 +60,12 @@ pub struct Metrics {
     /// `bidder_delivery[hour * n_bidders + bidder]`: impressions and spend [micros] in an hour.
     pub bidder_delivery: Vec<(u32, i64)>,
     pub auction: AuctionMetrics,
+    /// `responses_hourly[hour * (n_items + n_bidders) + owner]`: clicks and conversions in an
+    /// hour; owners are line items (scenario order), then bidders.
+    pub responses_hourly: Vec<(u32, u32)>,
+    /// `pacer_hourly[hour * (n_items + n_bidders) + owner]`: the pacer's participation and bid
+    /// multiplier as decided at the hour's last pacing tick (NaN if none).
+    pub pacer_hourly: Vec<(f32, f32)>,
     /// `inventory[((hour * n_countries + country) * n_devices + device) * n_genres + genre]`.
     pub inventory: Vec<Cell>,
     pub n_countries: usize,
@@ -79,6 +102,8 @@ impl Metrics {
                 landscape: landscape.then(|| vec![0; n_hours * LANDSCAPE_BUCKETS]),
                 ..AuctionMetrics::default()
             },
+            responses_hourly: Vec::new(),
+            pacer_hourly: vec![(f32::NAN, f32::NAN); n_hours * (n_items + n_bidders)],
             inventory: vec![Cell::default(); n_hours * n_countries * n_devices * n_genres],
             n_countries,
             n_devices,
@@ -114,6 +139,65 @@ impl Metrics {
         let cell = &mut self.bidder_delivery[hour * n_bidders + bidder];
         cell.0 += 1;
         cell.1 += cost;
+    }
+
+    fn responses_mut(&mut self, responder: Responder) -> (&mut Responses, usize) {
+        let n_items = self.items.len();
+        match responder {
+            Responder::LineItem(idx) => (&mut self.items[idx as usize].responses, idx as usize),
+            Responder::Bidder(b) => (
+                &mut self.bidders[b as usize].responses,
+                n_items + b as usize,
+            ),
+        }
+    }
+
+    /// Records the responses drawn for one impression.
+    pub fn record_response_draw(&mut self, responder: Responder, outcome: &Outcome) {
+        let (responses, _) = self.responses_mut(responder);
+        responses.completions += u64::from(outcome.completed);
+        responses.clicks_due += u64::from(outcome.click_at.is_some());
+        match outcome.conversion {
+            Some((_, true)) => responses.conversions_due += 1,
+            Some((_, false)) => responses.late_conversions += 1,
+            None => {}
+        }
+    }
+
+    /// Records a click or attributed conversion happening at `at`.
+    pub fn record_response(&mut self, response: Response, at: SimTime) {
+        let owners = self.items.len() + self.bidders.len();
+        let hour = self.hour(at);
+        let (responses, owner) = self.responses_mut(response.responder);
+        let cell = match response.kind {
+            ResponseKind::Click => {
+                responses.clicks += 1;
+                0
+            }
+            ResponseKind::Conversion => {
+                responses.conversions += 1;
+                1
+            }
+        };
+        if self.responses_hourly.is_empty() {
+            self.responses_hourly = vec![(0, 0); self.n_hours * owners];
+        }
+        let entry = &mut self.responses_hourly[hour * owners + owner];
+        if cell == 0 {
+            entry.0 += 1;
+        } else {
+            entry.1 += 1;
+        }
+    }
+
+    /// Records a pacer's decision at `at` for owner `owner` (line items by scenario index,
+    /// then bidders).
+    pub fn record_pacer(&mut self, owner: usize, at: SimTime, participation: f64, multiplier: f64) {
+        let owners = self.items.len() + self.bidders.len();
+        let hour = self.hour(at);
+        if hour < self.n_hours {
+            self.pacer_hourly[hour * owners + owner] = (participation as f32, multiplier as f32);
+        }
     }
 
     /// Completes what is buffered (latency runs); call once the run is over. Idempotent.
@@ -165,6 +249,7 @@ pub struct BidderMetrics {
     pending_latency: (u64, u64),
     /// When the total budget ran out, if it did.
     pub exhausted_at: Option<SimTime>,
+    pub responses: Responses,
 }
 
 impl BidderMetrics {
@@ -206,6 +291,7 @@ impl Default for BidderMetrics {
                 .expect("valid histogram bounds"),
             pending_latency: (0, 0),
             exhausted_at: None,
+            responses: Responses::default(),
         }
     }
 }

@@ -12,12 +12,13 @@
 //! A bidder's floor is its deal floor if it has one, else the request's floor (the first
 //! matching floor rule, else the static floor).
 
-use super::{Cap, IntervalCounts, Rule};
+use super::{Cap, IntervalCounts, Rule, Seen};
 use crate::auction::AuctionKind;
 use crate::bidder::{Bidder, ModelBidder};
 use crate::engine::Stream;
 use crate::money::Micros;
-use crate::pacing::{Pacer, PacingMode};
+use crate::pacing::{Pacer, PacingSpec};
+use crate::response::ResponseKind;
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::AdRequest;
 
@@ -91,7 +92,7 @@ pub struct BidderSpec {
     pub budget: Option<Micros>,
     /// Budget per UTC day [micros].
     pub daily_budget: Option<Micros>,
-    pub pacing: PacingMode,
+    pub pacing: PacingSpec,
     pub creative_duration_s: u16,
     pub category: Option<u16>,
     pub caps: Vec<Cap>,
@@ -130,7 +131,12 @@ pub(super) struct BidderState {
     pub spent: i64,
     pub spent_day: i64,
     pub day: i64,
+    /// What budget checks and the pacer see (spend as of the last synchronisation) and the
+    /// responses observed.
+    pub seen: Seen,
     pub throttle: f64,
+    /// The pacer's bid multiplier.
+    pub multiplier: f64,
     pub pacer: Box<dyn Pacer>,
     pub interval: IntervalCounts,
     pub last_update: SimTime,
@@ -157,7 +163,9 @@ impl BidderState {
             spent: 0,
             spent_day: 0,
             day: i64::MIN,
+            seen: Seen::default(),
             throttle: 1.0,
+            multiplier: 1.0,
             pacer: spec.pacing.build(),
             interval: IntervalCounts::default(),
             last_update: SimTime(i64::MIN),
@@ -167,19 +175,23 @@ impl BidderState {
         }
     }
 
-    /// Whether the bidder may still spend on UTC day `day` (days since the epoch): total
-    /// budget left, and daily budget left that day (the daily count restarts with each day).
+    /// Whether the bidder may still spend on UTC day `day` (days since the epoch), as far as
+    /// the server can see (spend as of the last synchronisation): total budget left, and
+    /// daily budget left that day (the daily count restarts with each day).
     #[inline]
     pub fn has_budget(&mut self, day: i64) -> bool {
         if day != self.day {
             self.day = day;
             self.spent_day = 0;
+            self.seen.delivered_day = 0;
         }
-        self.spec.budget.is_none_or(|budget| self.spent < budget.0)
+        self.spec
+            .budget
+            .is_none_or(|budget| self.seen.delivered < budget.0)
             && self
                 .spec
                 .daily_budget
-                .is_none_or(|daily| self.spent_day < daily.0)
+                .is_none_or(|daily| self.seen.delivered_day < daily.0)
     }
 }
 
@@ -241,6 +253,13 @@ impl Demand {
         match self {
             Demand::Model(model) => model.outcome(won, price),
             Demand::Custom(bidder) => bidder.outcome(won, price),
+        }
+    }
+
+    pub fn response(&mut self, kind: ResponseKind) {
+        match self {
+            Demand::Model(model) => model.response(kind),
+            Demand::Custom(bidder) => bidder.response(kind),
         }
     }
 }

@@ -35,7 +35,8 @@ use crate::bidder::Bidder;
 use crate::engine::Stream;
 use crate::metrics::Metrics;
 use crate::money::Micros;
-use crate::pacing::{Observation, Pacer, PacingMode};
+use crate::pacing::{Observation, Pacer, PacingSpec};
+use crate::response::{Responder, Response, ResponseConfig, ResponseKind};
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{AdRequest, Dimensions, ExpectedTraffic};
 
@@ -66,7 +67,7 @@ pub struct LineItem {
     pub category: Option<u16>,
     /// Creative length [s], a multiple of 5.
     pub creative_duration_s: u16,
-    pub pacing: PacingMode,
+    pub pacing: PacingSpec,
 }
 
 /// An advertiser, with caps across all its line items.
@@ -87,6 +88,11 @@ pub struct Config {
     pub allow_same_advertiser: bool,
     pub exchange: ExchangeConfig,
     pub bidders: Vec<BidderSpec>,
+    /// Budget synchronisation lag: pacers, goal stops and budget checks see delivery and
+    /// spend only as of the last synchronisation, every this often. `None`: at once.
+    pub budget_sync: Option<SimDuration>,
+    /// User response to ads, if modelled.
+    pub response: Option<ResponseConfig>,
 }
 
 /// The priority of line items that compete in the auction at their CPM.
@@ -133,6 +139,11 @@ fn cap_counters(caps: &[Cap], new_counter: &mut impl FnMut(Period) -> u16) -> It
 /// A line item's `(counter, max)` cap checks and the counters an impression bumps.
 type ItemCounters = (Vec<(u16, u16)>, Vec<u16>);
 
+/// How many pacing intervals fit in `span` (at least 1).
+fn intervals(span: SimDuration, interval: SimDuration) -> f64 {
+    (span.0 as f64 / interval.0.max(1) as f64).max(1.0)
+}
+
 /// A line item as the hot path wants it, in priority order.
 struct Item {
     /// Position in the scenario's list (reports use scenario order).
@@ -162,6 +173,8 @@ pub struct PodRecord {
     pub items: Vec<usize>,
     /// Slots sold to bidders.
     pub sales: Vec<Sale>,
+    /// Responses drawn for this pod's ads, with when they are due.
+    pub responses: Vec<(SimTime, Response)>,
 }
 
 /// A slot sold to a bidder, as traced.
@@ -184,7 +197,20 @@ pub struct Sale {
 pub(crate) struct IntervalCounts {
     eligible: u64,
     attempts: u64,
-    deliveries: u64,
+}
+
+/// What a pacer or budget check can see of one line item or bidder: delivery (impressions,
+/// or spend in micros) as of the last synchronisation, and the responses observed so far.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Seen {
+    delivered: i64,
+    /// Spend on the current UTC day (bidders).
+    delivered_day: i64,
+    /// `delivered` when the pacer last decided, and the schedule's target then.
+    at_update: i64,
+    target_at_update: f64,
+    clicks: u64,
+    conversions: u64,
 }
 
 /// Serving state.
@@ -200,6 +226,7 @@ pub struct AdServer {
     /// Behind-schedule share of goal per item, set at each tick; higher serves first in a tier.
     urgency: Vec<f64>,
     delivered: Vec<u64>,
+    seen: Vec<Seen>,
     interval: Vec<IntervalCounts>,
     /// When each item's pacer last decided: the interval its counts cover starts there.
     last_update: Vec<SimTime>,
@@ -231,6 +258,12 @@ pub struct AdServer {
     owners: Vec<exchange::Owner>,
     awards: Vec<Award>,
     price_priority: Vec<usize>,
+    // Synchronisation lag and user response.
+    lagged: bool,
+    response: Option<ResponseConfig>,
+    response_stream: Stream,
+    /// Responses drawn while serving, for the engine to schedule.
+    pending: Vec<(SimTime, Response)>,
 }
 
 /// What is left of the pod being filled.
@@ -388,6 +421,7 @@ impl AdServer {
             throttle: vec![1.0; n],
             urgency: vec![0.0; n],
             delivered: vec![0; n],
+            seen: vec![Seen::default(); n],
             interval: vec![IntervalCounts::default(); n],
             last_update: vec![SimTime::default(); n],
             curves,
@@ -412,6 +446,10 @@ impl AdServer {
             owners: Vec::with_capacity(64),
             awards: Vec::with_capacity(16),
             price_priority: Vec::with_capacity(16),
+            lagged: config.budget_sync.is_some(),
+            response: config.response.clone(),
+            response_stream: Stream::new(seed, "response"),
+            pending: Vec::new(),
         }
     }
 
@@ -468,10 +506,11 @@ impl AdServer {
         }
     }
 
+    /// Whether item `idx` has met its goal, as far as the server can see.
     fn goal_met(&self, idx: usize) -> bool {
         self.items[idx]
             .goal
-            .is_some_and(|goal| self.delivered[idx] >= goal)
+            .is_some_and(|goal| self.seen[idx].delivered >= goal as i64)
     }
 
     /// Internal item `idx`'s flight begins.
@@ -491,15 +530,21 @@ impl AdServer {
     }
 
     /// A pacing tick: every active item's pacer sees the last interval and decides the next.
-    pub fn pacing_tick(&mut self, now: SimTime) {
+    pub fn pacing_tick(&mut self, now: SimTime, metrics: &mut Metrics) {
         for idx in 0..self.items.len() {
             if self.active[idx / 64] >> (idx % 64) & 1 == 1 {
                 self.update_pacer(idx, now);
+                metrics.record_pacer(self.items[idx].scenario_idx, now, self.throttle[idx], 1.0);
             }
             self.interval[idx] = IntervalCounts::default();
         }
+        let n_items = self.items.len();
         for b in 0..self.bidders.len() {
             self.update_bidder_pacer(b, now);
+            let state = &self.bidders[b];
+            if state.pacing_budget.is_some() {
+                metrics.record_pacer(n_items + b, now, state.throttle, state.multiplier);
+            }
         }
         self.rerank();
     }
@@ -515,56 +560,74 @@ impl AdServer {
         };
         let next = now + self.pacing_interval;
         let last = state.last_update.max(self.run_start);
+        let share = |at| {
+            self.curves
+                .share(state.curve, self.run_start, self.run_end, at)
+        };
+        let target_now = budget as f64 * share(now);
+        let seen = state.seen;
         let observation = Observation {
             now,
             interval: self.pacing_interval,
             goal: Some(budget as u64),
-            delivered: state.spent.max(0) as u64,
-            target_now: budget as f64
-                * self
-                    .curves
-                    .share(state.curve, self.run_start, self.run_end, now),
-            target_next: budget as f64
-                * self
-                    .curves
-                    .share(state.curve, self.run_start, self.run_end, next),
+            delivered: seen.delivered.max(0) as u64,
+            target_now,
+            target_next: budget as f64 * share(next),
+            target_last: seen.target_at_update,
+            n_intervals: intervals(self.run_end - self.run_start, self.pacing_interval),
             expected_last: self.curves.at(state.curve, now) - self.curves.at(state.curve, last),
             expected_next: self.curves.at(state.curve, next) - self.curves.at(state.curve, now),
             eligible: state.interval.eligible,
             attempts: state.interval.attempts,
-            deliveries: state.interval.deliveries,
+            deliveries: (seen.delivered - seen.at_update).max(0) as u64,
+            spend: seen.delivered,
+            clicks: seen.clicks,
+            conversions: seen.conversions,
             interval_elapsed: now > last,
         };
         state.last_update = now;
-        state.throttle = state
-            .pacer
-            .update(&observation)
-            .participation
-            .clamp(0.0, 1.0);
+        state.seen.at_update = seen.delivered;
+        state.seen.target_at_update = target_now;
+        let decision = state.pacer.update(&observation);
+        state.throttle = decision.participation.clamp(0.0, 1.0);
+        state.multiplier = if decision.bid_multiplier.is_finite() {
+            decision.bid_multiplier.max(0.0)
+        } else {
+            1.0
+        };
         state.interval = IntervalCounts::default();
     }
 
     fn update_pacer(&mut self, idx: usize, now: SimTime) {
         let item = &self.items[idx];
         let next = now + self.pacing_interval;
+        let target_now = self.target_at(idx, now);
         let target_next = self.target_at(idx, next);
         let counts = self.interval[idx];
+        let seen = self.seen[idx];
         let observation = Observation {
             now,
             interval: self.pacing_interval,
             goal: item.goal,
-            delivered: self.delivered[idx],
-            target_now: self.target_at(idx, now),
+            delivered: seen.delivered as u64,
+            target_now,
             target_next,
+            target_last: seen.target_at_update,
+            n_intervals: intervals(item.flight_end - item.flight_start, self.pacing_interval),
             expected_last: self.curves.at(item.curve, now)
                 - self.curves.at(item.curve, self.last_update[idx]),
             expected_next: self.curves.at(item.curve, next) - self.curves.at(item.curve, now),
             eligible: counts.eligible,
             attempts: counts.attempts,
-            deliveries: counts.deliveries,
+            deliveries: (seen.delivered - seen.at_update).max(0) as u64,
+            spend: item.cpm.cost_of(seen.delivered.max(0) as u64).0,
+            clicks: seen.clicks,
+            conversions: seen.conversions,
             interval_elapsed: now > self.last_update[idx],
         };
         self.last_update[idx] = now;
+        self.seen[idx].at_update = seen.delivered;
+        self.seen[idx].target_at_update = target_now;
         self.throttle[idx] = self.pacers[idx]
             .update(&observation)
             .participation
@@ -668,6 +731,7 @@ impl AdServer {
                 request: *request,
                 items: std::mem::take(&mut self.placed),
                 sales: std::mem::take(&mut self.sales),
+                responses: self.pending.clone(),
             });
         }
     }
@@ -693,14 +757,119 @@ impl AdServer {
             }
         }
         pod.take(item.category, item.advertiser, item.creative_duration_s);
+        let (scenario_idx, advertiser) = (item.scenario_idx, item.advertiser as usize);
         self.delivered[idx] += 1;
-        self.interval[idx].deliveries += 1;
-        metrics.record_impression(item.scenario_idx, request.at);
-        if self.trace.is_some() {
-            self.placed.push(item.scenario_idx);
+        metrics.record_impression(scenario_idx, request.at);
+        if self.response.is_some() {
+            self.draw_response(
+                Responder::LineItem(scenario_idx as u32),
+                advertiser,
+                request,
+                pod,
+                metrics,
+            );
         }
-        if self.goal_met(idx) {
-            self.set_active(idx, false);
+        if self.trace.is_some() {
+            self.placed.push(scenario_idx);
+        }
+        // Under a synchronisation lag the goal stop waits for the next synchronisation.
+        if !self.lagged {
+            self.seen[idx].delivered += 1;
+            if self.goal_met(idx) {
+                self.set_active(idx, false);
+            }
+        }
+    }
+
+    /// Draws the viewer's response to the ad just placed (the pod's last) and queues the
+    /// clicks and attributed conversions it causes.
+    fn draw_response(
+        &mut self,
+        responder: Responder,
+        advertiser: usize,
+        request: &AdRequest,
+        pod: &PodFill,
+        metrics: &mut Metrics,
+    ) {
+        let Some(config) = &self.response else { return };
+        let used_s = request.pod.max_duration_s - pod.seconds_left;
+        let ends = request.at + SimDuration::from_secs(i64::from(used_s));
+        let outcome = config.draw(
+            request,
+            advertiser,
+            pod.placed - 1,
+            ends,
+            &mut self.response_stream,
+        );
+        metrics.record_response_draw(responder, &outcome);
+        if let Some(at) = outcome.click_at {
+            self.pending.push((
+                at,
+                Response {
+                    kind: ResponseKind::Click,
+                    responder,
+                },
+            ));
+        }
+        if let Some((at, true)) = outcome.conversion {
+            self.pending.push((
+                at,
+                Response {
+                    kind: ResponseKind::Conversion,
+                    responder,
+                },
+            ));
+        }
+    }
+
+    /// The responses drawn since the last call, for the engine to schedule.
+    pub fn drain_responses(&mut self) -> std::vec::Drain<'_, (SimTime, Response)> {
+        self.pending.drain(..)
+    }
+
+    /// Whether serving may have drawn responses to schedule.
+    #[inline]
+    pub fn has_responses(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// A click or conversion happens: the line item's or bidder's pacer and the bidder see it
+    /// from now on.
+    pub fn on_response(&mut self, response: Response, at: SimTime, metrics: &mut Metrics) {
+        let seen = match response.responder {
+            Responder::LineItem(scenario_idx) => {
+                let idx = self
+                    .items
+                    .iter()
+                    .position(|item| item.scenario_idx == scenario_idx as usize)
+                    .expect("responses come from known line items");
+                &mut self.seen[idx]
+            }
+            Responder::Bidder(b) => {
+                let state = &mut self.bidders[b as usize];
+                state.bidder.response(response.kind);
+                &mut state.seen
+            }
+        };
+        match response.kind {
+            ResponseKind::Click => seen.clicks += 1,
+            ResponseKind::Conversion => seen.conversions += 1,
+        }
+        metrics.record_response(response, at);
+    }
+
+    /// Budget synchronisation: pacers, goal stops and budget checks catch up with delivery
+    /// and spend.
+    pub fn synchronise(&mut self) {
+        for idx in 0..self.items.len() {
+            self.seen[idx].delivered = self.delivered[idx] as i64;
+            if self.goal_met(idx) {
+                self.set_active(idx, false);
+            }
+        }
+        for state in &mut self.bidders {
+            state.seen.delivered = state.spent;
+            state.seen.delivered_day = state.spent_day;
         }
     }
 
@@ -770,6 +939,11 @@ impl AdServer {
                         match state.bidder.bid(request, bid_floor, &mut state.stream) {
                             None => stats.no_bids += 1,
                             Some(amount) => {
+                                let amount = if state.multiplier == 1.0 {
+                                    amount
+                                } else {
+                                    Micros((amount.0 as f64 * state.multiplier).round() as i64)
+                                };
                                 stats.bids += 1;
                                 self.bids.push(Bid {
                                     bidder: b as u32,
@@ -844,7 +1018,10 @@ impl AdServer {
                     let cost = award.price.cost_of(1).0;
                     state.spent += cost;
                     state.spent_day += cost;
-                    state.interval.deliveries += cost.max(0) as u64;
+                    if !self.lagged {
+                        state.seen.delivered = state.spent;
+                        state.seen.delivered_day = state.spent_day;
+                    }
                     metrics.record_bidder_impression(b, request.at, award.price);
                     if state
                         .spec
@@ -854,6 +1031,15 @@ impl AdServer {
                         metrics.bidders[b].exhausted_at.get_or_insert(request.at);
                     }
                     pod.take(bid.category, bid.advertiser, bid.duration_s);
+                    if self.response.is_some() {
+                        self.draw_response(
+                            Responder::Bidder(b as u32),
+                            bid.advertiser as usize,
+                            request,
+                            pod,
+                            metrics,
+                        );
+                    }
                     if self.trace.is_some() {
                         let spent = self.bidders[b].spent;
                         self.sales.push(Sale {

@@ -14,6 +14,7 @@ pub use value::{CtrTable, Distribution, ValueModel};
 
 use crate::engine::Stream;
 use crate::money::Micros;
+use crate::response::ResponseKind;
 use crate::traffic::AdRequest;
 
 /// Programmatic demand.
@@ -22,10 +23,15 @@ use crate::traffic::AdRequest;
 /// answers in time; `bid` draws any randomness from `stream` (the bidder's own) and returns a
 /// CPM, or `None` to pass. After the auction the exchange calls `outcome` once for every
 /// `Some` bid, with whether it won and the price paid (CPM). Bids below the floor may be
-/// returned; the auction ignores them.
+/// returned; the auction ignores them. The exchange multiplies each bid by the bidder's
+/// pacer's bid multiplier (1 unless a `dual` or `kpi_pid` pacer says otherwise) before the
+/// auction.
 pub trait Bidder {
     fn bid(&mut self, request: &AdRequest, floor: Micros, stream: &mut Stream) -> Option<Micros>;
     fn outcome(&mut self, _won: bool, _price: Micros) {}
+    /// A click or conversion on one of the bidder's ads happens (at its own time, after the
+    /// impression; see `response`).
+    fn response(&mut self, _kind: ResponseKind) {}
     /// Whether `outcome` does anything; the exchange skips the calls when it does not.
     fn learns(&self) -> bool {
         true

@@ -17,6 +17,7 @@ pub use rng::Stream;
 
 use crate::adserver::AdServer;
 use crate::metrics::Metrics;
+use crate::response::Response;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::traffic::{AdRequest, ExpectedTraffic, Synthetic, TrafficEvent, TrafficSource};
@@ -31,6 +32,10 @@ pub enum Event {
     FlightEnd(u32),
     /// Pacers re-decide.
     PacingTick,
+    /// Budget synchronisation (with a synchronisation lag).
+    Sync,
+    /// A click or conversion happens.
+    Response(Response),
 }
 
 /// Asks the CPU to start loading the cache line holding `value`. A hint only: it has no
@@ -96,6 +101,7 @@ pub struct Simulation {
     metrics: Metrics,
     request: AdRequest,
     pacing_interval: crate::time::SimDuration,
+    budget_sync: Option<crate::time::SimDuration>,
     n_events: u64,
     bidder_names: Vec<String>,
 }
@@ -120,6 +126,7 @@ impl Simulation {
             metrics,
             request: AdRequest::default(),
             pacing_interval: scenario.adserver.pacing_interval,
+            budget_sync: scenario.adserver.budget_sync,
             n_events: 0,
             bidder_names: scenario
                 .adserver
@@ -147,6 +154,11 @@ impl Simulation {
             scenario.start + simulation.pacing_interval,
             Event::PacingTick,
         );
+        if let Some(every) = simulation.budget_sync {
+            simulation
+                .queue
+                .schedule(scenario.start + every, Event::Sync);
+        }
         simulation
     }
 
@@ -196,14 +208,28 @@ impl Simulation {
                         self.server.prefetch_slot(next.member());
                     }
                     self.server.serve(&self.request, &mut self.metrics);
+                    if self.server.has_responses() {
+                        for (due, response) in self.server.drain_responses() {
+                            self.queue.schedule(due, Event::Response(response));
+                        }
+                    }
                 }
             }
             Event::FlightStart(idx) => self.server.start_flight(idx as usize, at),
             Event::FlightEnd(idx) => self.server.end_flight(idx as usize),
             Event::PacingTick => {
-                self.server.pacing_tick(at);
+                self.server.pacing_tick(at, &mut self.metrics);
                 self.queue
                     .schedule(at + self.pacing_interval, Event::PacingTick);
+            }
+            Event::Sync => {
+                self.server.synchronise();
+                if let Some(every) = self.budget_sync {
+                    self.queue.schedule(at + every, Event::Sync);
+                }
+            }
+            Event::Response(response) => {
+                self.server.on_response(response, at, &mut self.metrics);
             }
         }
         true

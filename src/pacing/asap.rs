@@ -1,4 +1,4 @@
-//! `asap`: take part in every eligible request until the goal is met.
+//! `asap`: take part in every eligible request until the goal is met or the budget spent.
 
 use super::{Decision, Observation, Pacer};
 
@@ -7,6 +7,6 @@ pub struct Asap;
 
 impl Pacer for Asap {
     fn update(&mut self, _observation: &Observation) -> Decision {
-        Decision { participation: 1.0 }
+        Decision::participate(1.0)
     }
 }

@@ -16,8 +16,14 @@
 //! the remaining gap), so cumulative delivery stays within about one interval's delivery of
 //! the curve whenever the goal is feasible. Both ratios start at 1, which makes the first
 //! interval deliberately optimistic; the EWMA weight 0.3 forgets a traffic surprise within a
-//! few ticks. This is the even/“smooth” throttle of guaranteed-delivery ad servers; richer
-//! controllers (forecast-driven throttling, PID) arrive with the pacing issue.
+//! few ticks.
+//!
+//! This is the adaptive probabilistic throttling of Agarwal, Ghosh, Wei and Yang, "Budget
+//! pacing for targeted online advertisements at LinkedIn" (KDD 2014): the allocation for each
+//! interval comes from a traffic forecast (here the scenario's expected-traffic curve in the
+//! item's scope) and the pass-through rate is adapted so that delivery meets it. Their rate
+//! update is multiplicative; this one solves for the rate directly from the estimated
+//! eligible share and win rate, which reaches the allocation within a tick or two.
 
 use super::{Decision, Observation, Pacer};
 
@@ -42,7 +48,7 @@ impl Default for Even {
 impl Pacer for Even {
     fn update(&mut self, obs: &Observation) -> Decision {
         if obs.goal.is_none() {
-            return Decision { participation: 1.0 };
+            return Decision::participate(1.0);
         }
         if obs.expected_last > 0.0 {
             let share = obs.eligible as f64 / obs.expected_last;
@@ -54,7 +60,7 @@ impl Pacer for Even {
         }
         let need = obs.target_next - obs.delivered as f64;
         if need <= 0.0 {
-            return Decision { participation: 0.0 };
+            return Decision::participate(0.0);
         }
         let capacity = self.eligible_share * obs.expected_next * self.success;
         let participation = if capacity > 0.0 {
@@ -62,29 +68,23 @@ impl Pacer for Even {
         } else {
             1.0
         };
-        Decision { participation }
+        Decision::participate(participation)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{SimDuration, SimTime};
 
     fn observation(delivered: u64, target_next: f64, eligible: u64) -> Observation {
         Observation {
-            now: SimTime(0),
-            interval: SimDuration::MINUTE,
-            goal: Some(10_000),
             delivered,
             target_now: target_next,
             target_next,
-            expected_last: 1_000.0,
-            expected_next: 1_000.0,
             eligible,
             attempts: eligible,
             deliveries: eligible,
-            interval_elapsed: true,
+            ..crate::pacing::observation_for_tests()
         }
     }
 

@@ -20,10 +20,16 @@ pub struct Throttle {
 
 impl Default for Throttle {
     fn default() -> Self {
+        Throttle::new(0.9, 1.1, 0.01)
+    }
+}
+
+impl Throttle {
+    pub fn new(down: f64, up: f64, min: f64) -> Throttle {
         Throttle {
-            down: 0.9,
-            up: 1.1,
-            min: 0.01,
+            down,
+            up,
+            min,
             participation: 1.0,
         }
     }
@@ -38,33 +44,23 @@ impl Pacer for Throttle {
                 (self.participation * self.up).min(1.0)
             };
         }
-        Decision {
-            participation: self.participation,
-        }
+        Decision::participate(self.participation)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{SimDuration, SimTime};
 
     #[test]
     fn steps_down_when_ahead_and_up_when_behind() {
         let mut pacer = Throttle::default();
         let mut obs = Observation {
-            now: SimTime(0),
-            interval: SimDuration::MINUTE,
             goal: Some(1_000),
             delivered: 600,
             target_now: 500.0,
             target_next: 510.0,
-            expected_last: 1.0,
-            expected_next: 1.0,
-            eligible: 0,
-            attempts: 0,
-            deliveries: 0,
-            interval_elapsed: true,
+            ..crate::pacing::observation_for_tests()
         };
         assert!((pacer.update(&obs).participation - 0.9).abs() < 1e-12);
         assert!((pacer.update(&obs).participation - 0.81).abs() < 1e-12);

@@ -184,6 +184,8 @@ pub struct AdServer {
     pub pacing_interval: Option<String>,
     #[serde(default)]
     pub allow_same_advertiser: Option<bool>,
+    #[serde(default)]
+    pub budget_sync: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -223,7 +225,7 @@ pub struct LineItem {
     #[serde(default)]
     pub creative_duration: Option<String>,
     #[serde(default)]
-    pub pacing: Option<String>,
+    pub pacing: Option<PacingSpec>,
 }
 
 /// A priority tier by name (`"sponsorship"`) or number (1–16).
@@ -289,7 +291,7 @@ pub struct Bidder {
     #[serde(default)]
     pub daily_budget: Option<f64>,
     #[serde(default)]
-    pub pacing: Option<String>,
+    pub pacing: Option<PacingSpec>,
     #[serde(default)]
     pub creative_duration: Option<String>,
     #[serde(default)]
@@ -407,4 +409,112 @@ pub struct Latency {
     pub median: String,
     #[serde(default)]
     pub sigma: Option<f64>,
+}
+
+/// A pacer by name (`"even"`) or as a table with its parameters.
+#[derive(Clone, Debug)]
+pub enum PacingSpec {
+    Name(String),
+    Table(PacingTable),
+}
+
+impl<'de> Deserialize<'de> for PacingSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        impl<'de> Visitor<'de> for SpecVisitor {
+            type Value = PacingSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a pacer name or a table with `name` and its parameters")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PacingSpec, E> {
+                Ok(PacingSpec::Name(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PacingSpec, A::Error> {
+                PacingTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(PacingSpec::Table)
+            }
+        }
+        deserializer.deserialize_any(SpecVisitor)
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingTable {
+    pub name: String,
+    #[serde(default)]
+    pub kp: Option<f64>,
+    #[serde(default)]
+    pub ki: Option<f64>,
+    #[serde(default)]
+    pub kd: Option<f64>,
+    #[serde(default)]
+    pub step: Option<f64>,
+    #[serde(default)]
+    pub down: Option<f64>,
+    #[serde(default)]
+    pub up: Option<f64>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub kpi: Option<String>,
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+/// The `[response]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    #[serde(default)]
+    pub completion: Option<Completion>,
+    #[serde(default)]
+    pub ctr: Option<ResponseCtr>,
+    #[serde(default)]
+    pub conversion: Option<Conversion>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    pub base: Fraction,
+    #[serde(default)]
+    pub per_position: Option<Fraction>,
+    #[serde(default)]
+    pub per_extra_slot: Option<Fraction>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseCtr {
+    pub default: Fraction,
+    /// Checked element by element in `validate`.
+    #[serde(default, rename = "rules")]
+    pub _rules: Option<de::IgnoredAny>,
+}
+
+/// A CTR rule: requests its `match` accepts, for ads of `advertiser` (any if absent).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseCtrRule {
+    #[serde(default, rename = "match")]
+    pub conditions: Ordered<Vec<String>>,
+    #[serde(default)]
+    pub advertiser: Option<String>,
+    pub ctr: Fraction,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conversion {
+    pub rate: Fraction,
+    pub delay: ConversionDelay,
+    pub window: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "distribution", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ConversionDelay {
+    Exponential { mean: String },
+    Lognormal { median: String, sigma: f64 },
 }

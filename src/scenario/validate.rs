@@ -15,7 +15,8 @@ use crate::adserver::{self, Cap, Period, Rule};
 use crate::auction::AuctionKind;
 use crate::bidder::{CtrTable, Distribution, ModelBidder, Shader, Strategy, ValueModel};
 use crate::money::Micros;
-use crate::pacing::PacingMode;
+use crate::pacing::{Dual, Gains, Kpi, KpiPid, PacingSpec, SpendPid};
+use crate::response;
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{
     Categorical, Country, Dimensions, LengthModel, MAX_DIMENSIONS, PodSpec, SessionLength,
@@ -26,6 +27,7 @@ const TOP_LEVEL: &[&str] = &[
     "schema_version",
     "exchange",
     "bidders",
+    "response",
     "name",
     "seed",
     "start",
@@ -308,25 +310,240 @@ impl<'a> Checker<'a> {
         Some(secs)
     }
 
-    /// A pacing mode at `{path}.pacing`; by default `even` with a goal or budget, else `asap`.
-    fn pacing(&mut self, path: &str, name: Option<&str>, has_target: bool) -> Option<PacingMode> {
-        match name {
-            Some(name) => {
-                let mode = PacingMode::from_name(name);
-                if mode.is_none() {
-                    self.problem(
-                        &format!("{path}.pacing"),
-                        format!(
-                            "unknown pacing \"{name}\", expected one of {}",
-                            quoted(PacingMode::NAMES)
-                        ),
-                    );
-                }
-                mode
+    /// The pacer at `{path}.pacing`; by default `even` with a goal or budget, else `asap`.
+    /// Pacers that control bids (`dual`, `kpi_pid`) are for bidders only.
+    fn pacing(
+        &mut self,
+        path: &str,
+        raw: Option<&raw::PacingSpec>,
+        has_target: bool,
+        bidder: bool,
+    ) -> Option<PacingSpec> {
+        let path = format!("{path}.pacing");
+        let table = match raw {
+            None if has_target => return Some(PacingSpec::Even),
+            None => return Some(PacingSpec::Asap),
+            Some(raw::PacingSpec::Name(name)) => raw::PacingTable {
+                name: name.clone(),
+                ..raw::PacingTable::default()
+            },
+            Some(raw::PacingSpec::Table(table)) => table.clone(),
+        };
+        // In a table, the name is at `.name` and parameters at `.<parameter>`.
+        let at = |field: &str| match raw {
+            Some(raw::PacingSpec::Table(_)) => format!("{path}.{field}"),
+            _ => path.clone(),
+        };
+        let allowed: &[&str] = match table.name.as_str() {
+            "asap" | "even" => &[],
+            "throttle" => &["down", "up", "min"],
+            "pid" => &["kp", "ki", "kd"],
+            "dual" => &["step"],
+            "kpi_pid" => &["kpi", "target", "kp", "ki", "kd"],
+            other => {
+                self.problem(
+                    &at("name"),
+                    format!(
+                        "unknown pacing \"{other}\", expected one of {}",
+                        quoted(PacingSpec::NAMES)
+                    ),
+                );
+                return None;
             }
-            None if has_target => Some(PacingMode::Even),
-            None => Some(PacingMode::Asap),
+        };
+        let given = [
+            ("kp", table.kp.is_some()),
+            ("ki", table.ki.is_some()),
+            ("kd", table.kd.is_some()),
+            ("step", table.step.is_some()),
+            ("down", table.down.is_some()),
+            ("up", table.up.is_some()),
+            ("min", table.min.is_some()),
+            ("kpi", table.kpi.is_some()),
+            ("target", table.target.is_some()),
+        ];
+        let mut ok = true;
+        for (name, present) in given {
+            if present && !allowed.contains(&name) {
+                self.problem(
+                    &at(name),
+                    format!("`{name}` does not apply to {} pacing", table.name),
+                );
+                ok = false;
+            }
         }
+        if !bidder && matches!(table.name.as_str(), "dual" | "kpi_pid") {
+            self.problem(
+                &at("name"),
+                format!(
+                    "{} pacing controls bids, so it is for bidders; line items sell at a fixed CPM (use asap, even, pid or throttle)",
+                    table.name
+                ),
+            );
+            return None;
+        }
+        if !has_target && !matches!(table.name.as_str(), "asap" | "kpi_pid") {
+            self.problem(
+                &at("name"),
+                format!(
+                    "{} pacing needs a {} to pace",
+                    table.name,
+                    if bidder {
+                        "budget or daily_budget"
+                    } else {
+                        "goal"
+                    }
+                ),
+            );
+            return None;
+        }
+        let mut number = |c: &mut Self,
+                          name: &str,
+                          value: Option<f64>,
+                          default: f64,
+                          ok: fn(f64) -> bool,
+                          expected: &str| {
+            match value {
+                None => Some(default),
+                Some(v) if v.is_finite() && ok(v) => Some(v),
+                Some(v) => {
+                    c.problem(&at(name), format!("expected {expected}, found {v}"));
+                    None
+                }
+            }
+        };
+        let gain = |v: f64| (0.0..=1e3).contains(&v);
+        let gains = |c: &mut Self,
+                     number: &mut dyn FnMut(
+            &mut Self,
+            &str,
+            Option<f64>,
+            f64,
+            fn(f64) -> bool,
+            &str,
+        ) -> Option<f64>,
+                     defaults: Gains| {
+            let kp = number(
+                c,
+                "kp",
+                table.kp,
+                defaults.kp,
+                gain,
+                "a gain from 0 to 1000",
+            );
+            let ki = number(
+                c,
+                "ki",
+                table.ki,
+                defaults.ki,
+                gain,
+                "a gain from 0 to 1000",
+            );
+            let kd = number(
+                c,
+                "kd",
+                table.kd,
+                defaults.kd,
+                gain,
+                "a gain from 0 to 1000",
+            );
+            Some(Gains {
+                kp: kp?,
+                ki: ki?,
+                kd: kd?,
+            })
+        };
+        let spec = match table.name.as_str() {
+            "asap" => Some(PacingSpec::Asap),
+            "even" => Some(PacingSpec::Even),
+            "throttle" => {
+                let down = number(
+                    self,
+                    "down",
+                    table.down,
+                    0.9,
+                    |v| v > 0.0 && v < 1.0,
+                    "a factor in (0, 1)",
+                );
+                let up = number(
+                    self,
+                    "up",
+                    table.up,
+                    1.1,
+                    |v| v > 1.0 && v <= 10.0,
+                    "a factor in (1, 10]",
+                );
+                let min = number(
+                    self,
+                    "min",
+                    table.min,
+                    0.01,
+                    |v| v > 0.0 && v <= 1.0,
+                    "a participation in (0, 1]",
+                );
+                Some(PacingSpec::Throttle {
+                    down: down?,
+                    up: up?,
+                    min: min?,
+                })
+            }
+            "pid" => gains(self, &mut number, SpendPid::DEFAULT).map(PacingSpec::Pid),
+            "dual" => number(
+                self,
+                "step",
+                table.step,
+                Dual::DEFAULT_STEP,
+                |v| v > 0.0 && v <= 10.0,
+                "a step in (0, 10]",
+            )
+            .map(|step| PacingSpec::Dual { step }),
+            "kpi_pid" => {
+                let kpi = match table.kpi.as_deref() {
+                    None => {
+                        self.problem(
+                            &path,
+                            "missing field `kpi` for kpi_pid pacing (\"ecpc\" or \"cpa\")",
+                        );
+                        None
+                    }
+                    Some(name) => {
+                        let kpi = Kpi::from_name(name);
+                        if kpi.is_none() {
+                            self.problem(
+                                &at("kpi"),
+                                format!(
+                                    "unknown kpi \"{name}\", expected one of {}",
+                                    quoted(Kpi::NAMES)
+                                ),
+                            );
+                        }
+                        kpi
+                    }
+                };
+                let target = match table.target {
+                    None => {
+                        self.problem(&path, "missing field `target` for kpi_pid pacing (the reference cost per click or conversion, in currency)");
+                        None
+                    }
+                    Some(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Some(v * 1e6),
+                    Some(v) => {
+                        self.problem(
+                            &at("target"),
+                            format!("expected a positive amount of currency, found {v}"),
+                        );
+                        None
+                    }
+                };
+                let gains = gains(self, &mut number, KpiPid::DEFAULT);
+                Some(PacingSpec::KpiPid {
+                    kpi: kpi?,
+                    target: target?,
+                    gains: gains?,
+                })
+            }
+            _ => unreachable!("names checked above"),
+        };
+        if ok { spec } else { None }
     }
 
     /// Reports `{path}.name` if `name` is among the `earlier` names.
@@ -1123,7 +1340,7 @@ fn adserver(
             .as_ref()
             .map(|name| category_index(&mut categories, name));
         let creative_duration = c.creative(&path, item.creative_duration.as_deref(), pods);
-        let pacing = c.pacing(&path, item.pacing.as_deref(), item.goal.is_some());
+        let pacing = c.pacing(&path, item.pacing.as_ref(), item.goal.is_some(), false);
         if let (
             Some(priority),
             Some(cpm),
@@ -1255,6 +1472,25 @@ fn adserver(
     {
         return None;
     }
+    let budget_sync = match settings.as_ref().and_then(|s| s.budget_sync.clone()) {
+        Some(text) => match c.positive_duration("adserver.budget_sync", &text) {
+            Some(lag) if lag <= SimDuration::DAY => Some(Some(lag)),
+            Some(_) => {
+                c.problem("adserver.budget_sync", "expected at most 1d");
+                None
+            }
+            None => None,
+        },
+        None => Some(None),
+    };
+    let response = dims.and_then(|dims| response_config(c, dims, &advertisers));
+    if !settings_ok
+        || items.len() != raw_items.len()
+        || bidders.len() != raw_bidders.len()
+        || raw_advertisers.iter().any(Option::is_none)
+    {
+        return None;
+    }
     Some(adserver::Config {
         line_items: items,
         advertisers,
@@ -1263,7 +1499,138 @@ fn adserver(
         allow_same_advertiser,
         exchange: exchange?,
         bidders,
+        budget_sync: budget_sync?,
+        response: response?,
     })
+}
+
+/// The `[response]` table: `Some(None)` when absent, `None` when broken (problems reported).
+fn response_config(
+    c: &mut Checker<'_>,
+    dims: &Dimensions,
+    advertisers: &[adserver::Advertiser],
+) -> Option<Option<response::ResponseConfig>> {
+    if c.get("response").is_none() {
+        return Some(None);
+    }
+    let raw: raw::Response = c.section("response")?;
+    let problems_before = c.problems.len();
+    let mut ok = true;
+    let fraction = |c: &mut Checker<'_>, path: &str, value: Option<Fraction>, default: f64| {
+        value.map_or(Some(default), |value| c.fraction(path, value))
+    };
+    let completion = match &raw.completion {
+        Some(completion) => response::Completion {
+            base: fraction(c, "response.completion.base", Some(completion.base), 1.0)
+                .unwrap_or(1.0),
+            per_position: fraction(
+                c,
+                "response.completion.per_position",
+                completion.per_position,
+                0.0,
+            )
+            .unwrap_or(0.0),
+            per_extra_slot: fraction(
+                c,
+                "response.completion.per_extra_slot",
+                completion.per_extra_slot,
+                0.0,
+            )
+            .unwrap_or(0.0),
+        },
+        None => response::Completion {
+            base: 1.0,
+            per_position: 0.0,
+            per_extra_slot: 0.0,
+        },
+    };
+    let default_ctr = match &raw.ctr {
+        Some(ctr) => fraction(c, "response.ctr.default", Some(ctr.default), 0.0).unwrap_or(0.0),
+        None => 0.0,
+    };
+    let mut ctr_rules = Vec::new();
+    let raw_rules: Vec<Option<raw::ResponseCtrRule>> = c.elements("response.ctr.rules");
+    for (idx, rule) in raw_rules.iter().enumerate() {
+        let Some(rule) = rule else {
+            ok = false;
+            continue;
+        };
+        let path = format!("response.ctr.rules.{idx}");
+        let ctr = fraction(c, &format!("{path}.ctr"), Some(rule.ctr), 0.0);
+        let as_targeting = raw::Targeting {
+            include: rule.conditions.clone(),
+            exclude: raw::Ordered(Vec::new()),
+        };
+        let conditions = targeting(c, &format!("{path}.match"), Some(&as_targeting), dims, true);
+        let advertiser = match &rule.advertiser {
+            None => Some(None),
+            Some(name) => {
+                match advertisers.iter().position(|a| &a.name == name) {
+                    Some(found) => Some(Some(found)),
+                    None => {
+                        c.problem(
+                        &format!("{path}.advertiser"),
+                        format!("unknown advertiser \"{name}\" (not used by any line item or bidder)"),
+                    );
+                        None
+                    }
+                }
+            }
+        };
+        match (ctr, conditions, advertiser) {
+            (Some(ctr), Some(conditions), Some(advertiser)) => ctr_rules.push(response::CtrRule {
+                conditions,
+                advertiser,
+                ctr,
+            }),
+            _ => ok = false,
+        }
+    }
+    let conversion = match &raw.conversion {
+        None => None,
+        Some(conversion) => {
+            let rate = fraction(c, "response.conversion.rate", Some(conversion.rate), 0.0);
+            let window = c.positive_duration("response.conversion.window", &conversion.window);
+            let delay = match &conversion.delay {
+                raw::ConversionDelay::Exponential { mean } => c
+                    .positive_duration("response.conversion.delay.mean", mean)
+                    .map(|mean| response::Delay::Exponential { mean }),
+                raw::ConversionDelay::Lognormal { median, sigma } => {
+                    let median = c.positive_duration("response.conversion.delay.median", median);
+                    if !(sigma.is_finite() && *sigma > 0.0 && *sigma <= 5.0) {
+                        c.problem(
+                            "response.conversion.delay.sigma",
+                            format!("expected a log-scale deviation in (0, 5], found {sigma}"),
+                        );
+                        None
+                    } else {
+                        median.map(|median| response::Delay::LogNormal {
+                            median,
+                            sigma: *sigma,
+                        })
+                    }
+                }
+            };
+            match (rate, window, delay) {
+                (Some(rate), Some(window), Some(delay)) => Some(response::Conversion {
+                    rate,
+                    delay,
+                    window,
+                }),
+                _ => {
+                    ok = false;
+                    None
+                }
+            }
+        }
+    };
+    ok &= c.problems.len() == problems_before;
+    ok.then_some(Some(response::ResponseConfig {
+        completion,
+        default_ctr,
+        ctr_rules,
+        conversion,
+    }))
 }
 
 /// Index of advertiser `name`, declaring it (without caps) if new.
@@ -1494,13 +1861,7 @@ fn bidder(
         }
     }
     let has_budget = raw.budget.is_some() || raw.daily_budget.is_some();
-    let pacing = c.pacing(path, raw.pacing.as_deref(), false);
-    if pacing == Some(PacingMode::Even) && !has_budget {
-        c.problem(
-            &format!("{path}.pacing"),
-            "even pacing needs a budget or daily_budget to pace",
-        );
-    }
+    let pacing = c.pacing(path, raw.pacing.as_ref(), has_budget, true);
     let creative = c.creative(path, raw.creative_duration.as_deref(), pods);
     let caps = c.caps(&format!("{path}.frequency_caps"), &raw.frequency_caps);
     let deal_floor = raw
