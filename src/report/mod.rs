@@ -20,7 +20,7 @@ use crate::time::SimDuration;
 use crate::traffic::DIM_COUNTRY;
 
 /// Version of the output schema (summary.json, the CSV columns).
-pub const OUTPUT_SCHEMA_VERSION: u32 = 2;
+pub const OUTPUT_SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Summary {
@@ -72,6 +72,41 @@ pub struct BidderSummary {
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
+    pub pacing: &'static str,
+    /// RMSE of cumulative spend against the pacer's target at each hour's end, as a fraction
+    /// of the paced budget.
+    pub pacing_error: Option<f64>,
+    /// Spend beyond the total budget, plus spend beyond the daily budget on each UTC day.
+    pub overspend: Option<f64>,
+    #[serde(flatten)]
+    pub responses: ResponseSummary,
+}
+
+/// User responses to a line item's or bidder's ads (all 0 without a `[response]` table).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ResponseSummary {
+    pub completions: u64,
+    pub completion_rate: f64,
+    pub clicks: u64,
+    pub ctr: f64,
+    pub conversions: u64,
+    /// Spend per click and per conversion (0 when there are none).
+    pub ecpc: f64,
+    pub cpa: f64,
+}
+
+impl ResponseSummary {
+    fn new(responses: &crate::metrics::Responses, impressions: u64, spend: f64) -> Self {
+        ResponseSummary {
+            completions: responses.completions,
+            completion_rate: ratio(responses.completions as f64, impressions as f64),
+            clicks: responses.clicks,
+            ctr: ratio(responses.clicks as f64, impressions as f64),
+            conversions: responses.conversions,
+            ecpc: ratio(spend, responses.clicks as f64),
+            cpa: ratio(spend, responses.conversions as f64),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -84,6 +119,15 @@ pub struct Totals {
     pub revenue_direct: f64,
     pub revenue_programmatic: f64,
     pub ecpm: f64,
+    /// Goal minus delivery, summed over guaranteed line items (priority below 12) with goals.
+    pub under_delivery: u64,
+    pub completions: u64,
+    pub clicks: u64,
+    pub conversions: u64,
+    /// Conversions beyond the attribution window, and clicks and conversions due after the
+    /// run's end (not counted above).
+    pub late_conversions: u64,
+    pub responses_after_end: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -100,6 +144,13 @@ pub struct LineItemSummary {
     pub reach: u64,
     pub average_frequency: f64,
     pub requests_lost_to_caps: u64,
+    /// Goal minus delivery, if short (line items with a goal).
+    pub under_delivery: Option<u64>,
+    /// RMSE of cumulative delivery against the pacer's target at each hour's end within the
+    /// flight, as a fraction of the goal.
+    pub pacing_error: Option<f64>,
+    #[serde(flatten)]
+    pub responses: ResponseSummary,
 }
 
 /// Wall-clock facts about a run, kept apart from the deterministic outputs.
@@ -135,13 +186,15 @@ fn ratio(numerator: f64, denominator: f64) -> f64 {
 /// Builds the summary of a finished run.
 pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
     let metrics = simulation.metrics();
+    let series = Series::new(scenario, simulation);
     let mut revenue = Micros::ZERO;
     let line_items = scenario
         .adserver
         .line_items
         .iter()
         .zip(&metrics.items)
-        .map(|(item, counts)| {
+        .enumerate()
+        .map(|(idx, (item, counts))| {
             let item_revenue = item.cpm.cost_of(counts.impressions);
             revenue += item_revenue;
             LineItemSummary {
@@ -159,6 +212,17 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
                 reach: counts.reach,
                 average_frequency: ratio(counts.impressions as f64, counts.reach as f64),
                 requests_lost_to_caps: counts.lost_to_caps,
+                under_delivery: item
+                    .goal
+                    .map(|goal| goal.saturating_sub(counts.impressions)),
+                pacing_error: item
+                    .goal
+                    .and_then(|goal| pacing_error(&series.items[idx], goal as f64)),
+                responses: ResponseSummary::new(
+                    &counts.responses,
+                    counts.impressions,
+                    item_revenue.as_units(),
+                ),
             }
         })
         .collect();
@@ -169,8 +233,10 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
         .bidders
         .iter()
         .zip(&metrics.bidders)
-        .map(|(spec, stats)| {
+        .enumerate()
+        .map(|(b, (spec, stats))| {
             programmatic += Micros(stats.spend);
+            let paced = spec.pacing_budget(scenario.duration());
             let latency_ms = |quantile: f64| {
                 if stats.latency_us.is_empty() {
                     0.0
@@ -201,10 +267,44 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
                 latency_ms_p50: latency_ms(0.5),
                 latency_ms_p95: latency_ms(0.95),
                 latency_ms_p99: latency_ms(0.99),
+                pacing: spec.pacing.name(),
+                pacing_error: paced
+                    .and_then(|budget| pacing_error(&series.bidders[b], budget.0 as f64)),
+                overspend: (spec.budget.is_some() || spec.daily_budget.is_some()).then(|| {
+                    let total = spec
+                        .budget
+                        .map_or(0, |budget| (stats.spend - budget.0).max(0));
+                    let daily = spec.daily_budget.map_or(0, |daily| {
+                        series.bidder_daily_spend[b]
+                            .iter()
+                            .map(|&spent| (spent - daily.0).max(0))
+                            .sum()
+                    });
+                    Micros(total + daily).as_units()
+                }),
+                responses: ResponseSummary::new(
+                    &stats.responses,
+                    stats.wins,
+                    Micros(stats.spend).as_units(),
+                ),
             }
         })
         .collect();
     revenue += programmatic;
+    let mut all_responses = crate::metrics::Responses::default();
+    for responses in metrics
+        .items
+        .iter()
+        .map(|item| &item.responses)
+        .chain(metrics.bidders.iter().map(|bidder| &bidder.responses))
+    {
+        all_responses.completions += responses.completions;
+        all_responses.clicks += responses.clicks;
+        all_responses.conversions += responses.conversions;
+        all_responses.late_conversions += responses.late_conversions;
+        all_responses.clicks_due += responses.clicks_due;
+        all_responses.conversions_due += responses.conversions_due;
+    }
     let auction = &metrics.auction;
     let price_at = |quantile: f64| {
         if auction.clearing_price.is_empty() {
@@ -230,6 +330,23 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
             revenue_direct: direct.as_units(),
             revenue_programmatic: programmatic.as_units(),
             ecpm: ratio(revenue.as_units() * 1000.0, metrics.impressions as f64),
+            under_delivery: scenario
+                .adserver
+                .line_items
+                .iter()
+                .zip(&metrics.items)
+                .filter(|(item, _)| item.priority < crate::adserver::PRICE_PRIORITY)
+                .filter_map(|(item, counts)| {
+                    item.goal
+                        .map(|goal| goal.saturating_sub(counts.impressions))
+                })
+                .sum(),
+            completions: all_responses.completions,
+            clicks: all_responses.clicks,
+            conversions: all_responses.conversions,
+            late_conversions: all_responses.late_conversions,
+            responses_after_end: (all_responses.clicks_due - all_responses.clicks)
+                + (all_responses.conversions_due - all_responses.conversions),
         },
         line_items,
         auction: AuctionSummary {
@@ -248,6 +365,83 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
     }
 }
 
+/// Hourly cumulative delivery against the pacing target, per line item and bidder.
+struct Series {
+    /// Per line item (scenario order): `(cumulative impressions, target)` at each hour's end
+    /// within the flight.
+    items: Vec<Vec<(f64, f64)>>,
+    /// Per bidder: `(cumulative spend, target)` [micros] at each hour's end, if it paces.
+    bidders: Vec<Vec<(f64, f64)>>,
+    /// Per bidder: spend [micros] on each UTC day of the run.
+    bidder_daily_spend: Vec<Vec<i64>>,
+}
+
+impl Series {
+    fn new(scenario: &Scenario, simulation: &Simulation) -> Series {
+        let metrics = simulation.metrics();
+        let server = simulation.server();
+        let n_items = metrics.items.len();
+        let n_bidders = metrics.bidders.len();
+        let mut internal = vec![0; n_items];
+        for idx in 0..n_items {
+            internal[server.scenario_index(idx)] = idx;
+        }
+        let mut items = vec![Vec::new(); n_items];
+        let mut bidders = vec![Vec::new(); n_bidders];
+        let mut bidder_daily_spend = vec![Vec::new(); n_bidders];
+        let mut cumulative = vec![0u64; n_items];
+        let mut spent = vec![0i64; n_bidders];
+        let first_day = scenario.start.local_day(0);
+        for hour in 0..metrics.n_hours {
+            let hour_start = metrics.start + SimDuration::HOUR * hour as i64;
+            let hour_end = (hour_start + SimDuration::HOUR).min(scenario.end);
+            for (idx, item) in scenario.adserver.line_items.iter().enumerate() {
+                cumulative[idx] += u64::from(metrics.delivery[hour * n_items + idx]);
+                if item.goal.is_some()
+                    && hour_end > item.flight_start
+                    && hour_start < item.flight_end
+                {
+                    items[idx].push((
+                        cumulative[idx] as f64,
+                        server.target_at(internal[idx], hour_end),
+                    ));
+                }
+            }
+            let day = (hour_start.local_day(0) - first_day) as usize;
+            for b in 0..n_bidders {
+                let spend = metrics.bidder_delivery[hour * n_bidders + b].1;
+                spent[b] += spend;
+                let daily = &mut bidder_daily_spend[b];
+                if daily.len() <= day {
+                    daily.resize(day + 1, 0);
+                }
+                daily[day] += spend;
+                if let Some(target) = server.bidder_spend_target(b, hour_end) {
+                    bidders[b].push((spent[b] as f64, target));
+                }
+            }
+        }
+        Series {
+            items,
+            bidders,
+            bidder_daily_spend,
+        }
+    }
+}
+
+/// RMSE of `(actual, target)` pairs, as a fraction of `scale`.
+fn pacing_error(points: &[(f64, f64)], scale: f64) -> Option<f64> {
+    if points.is_empty() || scale <= 0.0 {
+        return None;
+    }
+    let mean_square = points
+        .iter()
+        .map(|(actual, target)| (actual - target).powi(2))
+        .sum::<f64>()
+        / points.len() as f64;
+    Some(mean_square.sqrt() / scale)
+}
+
 /// `delivery.csv`: hour × line item and hour × bidder: impressions and spend, each with its
 /// cumulative value and the pacing target for it.
 pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
@@ -261,7 +455,7 @@ pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
         internal[server.scenario_index(idx)] = idx;
     }
     let mut out = String::from(
-        "hour,kind,name,impressions,cumulative,cumulative_target,spend,cumulative_spend,cumulative_spend_target\n",
+        "hour,kind,name,impressions,cumulative,cumulative_target,spend,cumulative_spend,cumulative_spend_target,clicks,conversions,participation,bid_multiplier\n",
     );
     let mut cumulative = vec![0u64; n_items];
     let mut bidder_cumulative = vec![(0u64, 0i64); n_bidders];
@@ -286,9 +480,10 @@ pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
             };
             let _ = writeln!(
                 out,
-                "{hour_start},line_item,{},{impressions},{},{target},{spend},{cumulative_spend},{spend_target}",
+                "{hour_start},line_item,{},{impressions},{},{target},{spend},{cumulative_spend},{spend_target},{}",
                 csv_field(&item.name),
-                cumulative[idx]
+                cumulative[idx],
+                control_columns(metrics, hour, idx),
             );
         }
         for (b, bidder) in scenario.adserver.bidders.iter().enumerate() {
@@ -301,15 +496,40 @@ pub fn delivery_csv(scenario: &Scenario, simulation: &Simulation) -> String {
                 .map_or(String::new(), |target| format!("{:.2}", target / 1e6));
             let _ = writeln!(
                 out,
-                "{hour_start},bidder,{},{impressions},{},,{},{},{spend_target}",
+                "{hour_start},bidder,{},{impressions},{},,{},{},{spend_target},{}",
                 csv_field(&bidder.name),
                 total.0,
                 Micros(spend),
-                Micros(total.1)
+                Micros(total.1),
+                control_columns(metrics, hour, n_items + b),
             );
         }
     }
     out
+}
+
+/// The `clicks,conversions,participation,bid_multiplier` columns of `owner` (line items,
+/// then bidders) in `hour`; the pacer's columns are empty when it did not decide that hour.
+fn control_columns(metrics: &crate::metrics::Metrics, hour: usize, owner: usize) -> String {
+    let owners = metrics.items.len() + metrics.bidders.len();
+    let (clicks, conversions) = metrics
+        .responses_hourly
+        .get(hour * owners + owner)
+        .copied()
+        .unwrap_or((0, 0));
+    let (participation, multiplier) = metrics.pacer_hourly[hour * owners + owner];
+    let number = |value: f32| {
+        if value.is_nan() {
+            String::new()
+        } else {
+            format!("{value:.4}")
+        }
+    };
+    format!(
+        "{clicks},{conversions},{},{}",
+        number(participation),
+        number(multiplier)
+    )
 }
 
 /// `inventory.csv`: hour × country × device × genre requests, opportunities, impressions.

@@ -38,7 +38,7 @@ fn run_writes_every_output_and_prints_a_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
             .unwrap();
-    assert_eq!(summary["schema_version"], 2);
+    assert_eq!(summary["schema_version"], 3);
     assert_eq!(summary["seed"], 42);
     assert_eq!(summary["end"], "2026-11-02T03:00:00Z");
     let run: serde_json::Value =
