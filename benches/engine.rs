@@ -64,7 +64,7 @@ fn decisioning(c: &mut Criterion) {
     let dims = traffic.dimensions().clone();
     let expected = ExpectedTraffic::new(&scenario.traffic);
     let build = || {
-        let mut server = adsim::engine::ad_server(&scenario, &dims, &expected, traffic.n_members());
+        let mut server = adsim::engine::ad_server(&scenario, &traffic, &expected);
         for idx in 0..server.n_items() {
             server.start_flight(idx, scenario.start);
         }

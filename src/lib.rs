@@ -13,6 +13,7 @@ pub mod engine;
 pub mod metrics;
 pub mod money;
 pub mod pacing;
+pub mod planning;
 pub mod report;
 pub mod response;
 pub mod scenario;

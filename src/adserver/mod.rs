@@ -19,11 +19,16 @@
 //! by (priority, urgency, index); eligible items are marked in a bitset indexed by rank, and a
 //! walk over its bits visits them in serving order, with no per-request sort.
 
+mod allocation;
 mod counters;
 mod curves;
 mod exchange;
 mod targeting;
 
+pub use allocation::{
+    Allocation, AllocationConfig, ForecastRow, ForecastSource, MAX_PLANNED, OracleInputs,
+    PlannedItem,
+};
 pub use counters::{Counters, MAX_COUNTERS, Period};
 pub use curves::Curves;
 pub use exchange::{BidderSpec, ExchangeConfig, FloorRule, Latency};
@@ -93,6 +98,8 @@ pub struct Config {
     pub budget_sync: Option<SimDuration>,
     /// User response to ads, if modelled.
     pub response: Option<ResponseConfig>,
+    /// Guaranteed-delivery allocation plan, if any (else guaranteed items follow their pacers).
+    pub allocation: Option<AllocationConfig>,
 }
 
 /// The priority of line items that compete in the auction at their CPM.
@@ -264,6 +271,13 @@ pub struct AdServer {
     response_stream: Stream,
     /// Responses drawn while serving, for the engine to schedule.
     pending: Vec<(SimTime, Response)>,
+    // Guaranteed-delivery plan.
+    allocation: Option<Allocation>,
+    /// Demand index in the plan of each internal item, if planned.
+    demand_of: Vec<Option<u8>>,
+    /// Demands the current request's plan draw picked.
+    picked: u128,
+    seed: u64,
 }
 
 /// What is left of the pod being filled.
@@ -450,7 +464,62 @@ impl AdServer {
             response: config.response.clone(),
             response_stream: Stream::new(seed, "response"),
             pending: Vec::new(),
+            allocation: None,
+            demand_of: vec![None; n],
+            picked: 0,
+            seed,
         }
+    }
+
+    /// Serves the guaranteed line items (priority below 12, with a goal) by an allocation plan
+    /// made from the forecast `config` names (see `allocation`). `slots_of` are the slot
+    /// opportunities of a pre-roll and a mid-roll pod (0 if disabled). Call before the run.
+    pub fn plan_guaranteed(
+        &mut self,
+        config: &AllocationConfig,
+        dims: &Dimensions,
+        oracle: &OracleInputs<'_>,
+        slots_of: [u32; 2],
+        item_targeting: &[Vec<Rule>],
+    ) {
+        let run = (self.run_start, self.run_end);
+        let mut planned = Vec::new();
+        for (idx, item) in self.items.iter().enumerate() {
+            let Some(goal) = item.goal else { continue };
+            if item.priority >= PRICE_PRIORITY || planned.len() == MAX_PLANNED {
+                continue;
+            }
+            // A flight reaching beyond the run is planned for the part of its goal that the
+            // traffic-following schedule puts inside the run.
+            let share = self
+                .curves
+                .share(item.curve, item.flight_start, item.flight_end, self.run_end);
+            planned.push(PlannedItem {
+                internal: idx,
+                priority: item.priority,
+                goal: goal as f64 * share,
+                targeting: &item_targeting[item.scenario_idx],
+                flight: (item.flight_start.max(run.0), item.flight_end.min(run.1)),
+            });
+        }
+        for (j, item) in planned.iter().enumerate() {
+            self.demand_of[item.internal] = Some(j as u8);
+        }
+        self.allocation = Some(Allocation::new(
+            config,
+            &planned,
+            dims,
+            oracle,
+            slots_of,
+            run,
+            self.seed,
+        ));
+        self.rerank();
+    }
+
+    /// The guaranteed-delivery plan being served, if any.
+    pub fn allocation(&self) -> Option<&Allocation> {
+        self.allocation.as_ref()
     }
 
     /// Internal indices (priority order) of line items, by scenario index.
@@ -515,6 +584,9 @@ impl AdServer {
 
     /// Internal item `idx`'s flight begins.
     pub fn start_flight(&mut self, idx: usize, now: SimTime) {
+        if let (Some(allocation), Some(j)) = (&mut self.allocation, self.demand_of[idx]) {
+            allocation.flying |= 1 << j;
+        }
         if !self.goal_met(idx) {
             self.set_active(idx, true);
             self.interval[idx] = IntervalCounts::default();
@@ -526,6 +598,9 @@ impl AdServer {
 
     /// Internal item `idx`'s flight ends.
     pub fn end_flight(&mut self, idx: usize) {
+        if let (Some(allocation), Some(j)) = (&mut self.allocation, self.demand_of[idx]) {
+            allocation.flying &= !(1 << j);
+        }
         self.set_active(idx, false);
     }
 
@@ -628,6 +703,12 @@ impl AdServer {
         self.last_update[idx] = now;
         self.seen[idx].at_update = seen.delivered;
         self.seen[idx].target_at_update = target_now;
+        if let (Some(allocation), Some(j)) = (&self.allocation, self.demand_of[idx]) {
+            // Served by the plan, in the plan's order.
+            self.throttle[idx] = 1.0;
+            self.urgency[idx] = -(allocation.position(usize::from(j)) as f64);
+            return;
+        }
         self.throttle[idx] = self.pacers[idx]
             .update(&observation)
             .participation
@@ -640,6 +721,9 @@ impl AdServer {
 
     /// Serves one ad request: fills its pod and records the outcome in `metrics`.
     pub fn serve(&mut self, request: &AdRequest, metrics: &mut Metrics) {
+        if let Some(allocation) = &mut self.allocation {
+            self.picked = allocation.pick(&request.values, request.pod.opportunities());
+        }
         self.set.copy_from_slice(&self.active);
         self.targeting.restrict(&request.values, &mut self.set);
         self.candidates.fill(0);
@@ -661,11 +745,18 @@ impl AdServer {
                     continue;
                 }
                 self.interval[idx].eligible += 1;
-                let participation = self.throttle[idx];
-                if participation < 1.0
-                    && !(participation > 0.0 && self.stream.chance(participation))
-                {
-                    continue;
+                if let Some(j) = self.demand_of[idx] {
+                    // Planned: the plan's draw decides, not the pacer.
+                    if self.picked >> j & 1 == 0 {
+                        continue;
+                    }
+                } else {
+                    let participation = self.throttle[idx];
+                    if participation < 1.0
+                        && !(participation > 0.0 && self.stream.chance(participation))
+                    {
+                        continue;
+                    }
                 }
                 self.interval[idx].attempts += 1;
                 let rank = usize::from(self.rank[idx]);

@@ -15,7 +15,7 @@ mod rng;
 pub use queue::EventQueue;
 pub use rng::Stream;
 
-use crate::adserver::AdServer;
+use crate::adserver::{AdServer, OracleInputs};
 use crate::metrics::Metrics;
 use crate::response::Response;
 use crate::scenario::Scenario;
@@ -54,28 +54,46 @@ pub fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// The ad server of `scenario`, paced against `expected` (which must cover the run).
-pub fn ad_server(
-    scenario: &Scenario,
-    dims: &crate::traffic::Dimensions,
-    expected: &ExpectedTraffic,
-    n_members: u32,
-) -> AdServer {
+/// The ad server of `scenario` for the members of `traffic`, paced against `expected`
+/// (which must cover the run), with its guaranteed-delivery plan if the scenario has one.
+pub fn ad_server(scenario: &Scenario, traffic: &Synthetic, expected: &ExpectedTraffic) -> AdServer {
+    let dims = traffic.dimensions();
     let offsets: Vec<i32> = scenario
         .traffic
         .countries
         .iter()
         .map(|c| c.utc_offset_minutes)
         .collect();
-    AdServer::new(
+    let mut server = AdServer::new(
         &scenario.adserver,
         dims,
         &offsets,
         expected,
-        n_members,
+        traffic.n_members(),
         scenario.seed,
         (scenario.start, scenario.end),
-    )
+    );
+    if let Some(allocation) = &scenario.adserver.allocation {
+        let slots = |pod: Option<crate::traffic::PodSpec>| pod.map_or(0, |p| p.opportunities());
+        let targeting: Vec<_> = scenario
+            .adserver
+            .line_items
+            .iter()
+            .map(|item| item.targeting.clone())
+            .collect();
+        server.plan_guaranteed(
+            allocation,
+            dims,
+            &OracleInputs {
+                expected,
+                traffic,
+                offsets: &offsets,
+            },
+            [slots(scenario.traffic.pre_roll), slots(scenario.traffic.mid_roll)],
+            &targeting,
+        );
+    }
+    server
 }
 
 /// Empty metrics for a run of `scenario`.
@@ -114,7 +132,7 @@ impl Simulation {
         let mut horizon = scenario.traffic.clone();
         horizon.end = scenario.pacing_horizon();
         let expected = ExpectedTraffic::new(&horizon);
-        let server = ad_server(scenario, &dims, &expected, traffic.n_members());
+        let server = ad_server(scenario, &traffic, &expected);
         let metrics = metrics_for(scenario, &dims);
         let mut simulation = Simulation {
             now: scenario.start,

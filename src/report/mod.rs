@@ -35,6 +35,47 @@ pub struct Summary {
     pub line_items: Vec<LineItemSummary>,
     pub auction: AuctionSummary,
     pub bidders: Vec<BidderSummary>,
+    /// The guaranteed-delivery plan, with an `[allocation]` table.
+    pub allocation: Option<AllocationSummary>,
+}
+
+/// A figure for each plan kind.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PerPlan {
+    pub greedy: f64,
+    pub hwm: f64,
+    pub optimal: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AllocationSummary {
+    /// The plan served.
+    pub plan: &'static str,
+    /// `oracle` or the forecast file.
+    pub forecast: String,
+    pub forecast_requests: f64,
+    /// Goals of the planned line items within the run [impressions].
+    pub goals: f64,
+    /// Delivery each plan expects on the forecast, and its gap to the optimum (a fraction).
+    pub planned: PerPlan,
+    pub gap_to_optimum: PerPlan,
+    /// What the served plan delivered (each item counted up to its goal), what fell short,
+    /// and the shortfall against the forecast optimum.
+    pub delivered: f64,
+    pub under_delivery: f64,
+    pub realised_gap_to_optimum: f64,
+    pub line_items: Vec<PlannedItemSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PlannedItemSummary {
+    pub name: String,
+    pub goal: f64,
+    /// Expected delivery under the served plan and under the optimum, on the forecast.
+    pub planned: f64,
+    pub planned_optimal: f64,
+    pub delivered: u64,
+    pub under_delivery: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -362,7 +403,55 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
             clearing_price_p99: price_at(0.99),
         },
         bidders,
+        allocation: allocation_summary(scenario, simulation),
     }
+}
+
+fn allocation_summary(scenario: &Scenario, simulation: &Simulation) -> Option<AllocationSummary> {
+    let allocation = simulation.server().allocation()?;
+    let metrics = simulation.metrics();
+    let per_plan = |f: &dyn Fn(&crate::planning::Plan) -> f64| PerPlan {
+        greedy: f(&allocation.plans[0]),
+        hwm: f(&allocation.plans[1]),
+        optimal: f(&allocation.plans[2]),
+    };
+    let optimum = allocation.plans[2].total();
+    let served = allocation.served();
+    let line_items: Vec<PlannedItemSummary> = allocation
+        .internal
+        .iter()
+        .enumerate()
+        .map(|(j, &internal)| {
+            let idx = simulation.server().scenario_index(internal);
+            let goal = allocation.demands[j].goal;
+            let delivered = metrics.items[idx].impressions;
+            PlannedItemSummary {
+                name: scenario.adserver.line_items[idx].name.clone(),
+                goal,
+                planned: served.planned[j],
+                planned_optimal: allocation.plans[2].planned[j],
+                delivered,
+                under_delivery: (goal - delivered as f64).max(0.0),
+            }
+        })
+        .collect();
+    let goals: f64 = line_items.iter().map(|item| item.goal).sum();
+    let delivered: f64 = line_items
+        .iter()
+        .map(|item| (item.delivered as f64).min(item.goal))
+        .sum();
+    Some(AllocationSummary {
+        plan: allocation.kind.name(),
+        forecast: allocation.forecast_name.clone(),
+        forecast_requests: allocation.forecast_requests,
+        goals,
+        planned: per_plan(&|plan| plan.total()),
+        gap_to_optimum: per_plan(&|plan| crate::planning::gap_to_optimum(plan.total(), optimum)),
+        delivered,
+        under_delivery: goals - delivered,
+        realised_gap_to_optimum: crate::planning::gap_to_optimum(delivered, optimum),
+        line_items,
+    })
 }
 
 /// Hourly cumulative delivery against the pacing target, per line item and bidder.

@@ -518,3 +518,12 @@ pub enum ConversionDelay {
     Exponential { mean: String },
     Lognormal { median: String, sigma: f64 },
 }
+
+/// The `[allocation]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    pub plan: String,
+    #[serde(default)]
+    pub forecast: Option<String>,
+}

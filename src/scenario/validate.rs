@@ -15,6 +15,7 @@ use crate::adserver::{self, Cap, Period, Rule};
 use crate::auction::AuctionKind;
 use crate::bidder::{CtrTable, Distribution, ModelBidder, Shader, Strategy, ValueModel};
 use crate::money::Micros;
+use crate::planning::PlanKind;
 use crate::pacing::{Dual, Gains, Kpi, KpiPid, PacingSpec, SpendPid};
 use crate::response;
 use crate::time::{SimDuration, SimTime};
@@ -28,6 +29,7 @@ const TOP_LEVEL: &[&str] = &[
     "exchange",
     "bidders",
     "response",
+    "allocation",
     "name",
     "seed",
     "start",
@@ -274,6 +276,148 @@ impl<'a> Checker<'a> {
             }
         }
         Some(values)
+    }
+
+    /// Reads a forecast file (`docs/forecast.md`) named at `path`: columns `hour`, `requests`
+    /// and any dimensions by name; the dimensions in `needed` must be among them.
+    fn read_forecast(
+        &mut self,
+        path: &str,
+        file: &str,
+        dims: &Dimensions,
+        needed: &[usize],
+    ) -> Option<Vec<adserver::ForecastRow>> {
+        let full = self.base_dir.join(file);
+        let shown = full.display().to_string();
+        let mut reader = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&full) {
+            Ok(reader) => reader,
+            Err(error) => {
+                self.problem(path, format!("cannot read {shown}: {error}"));
+                return None;
+            }
+        };
+        let header = match reader.headers() {
+            Ok(header) => header.clone(),
+            Err(error) => {
+                self.problem(path, format!("{shown}: {error}"));
+                return None;
+            }
+        };
+        let mut hour_col = None;
+        let mut requests_col = None;
+        let mut dim_cols = Vec::new();
+        for (col, name) in header.iter().enumerate() {
+            match name {
+                "hour" => hour_col = Some(col),
+                "requests" => requests_col = Some(col),
+                _ => match dims.index(name) {
+                    Some(dim) if dim != dims.local_hour() && dim != dims.weekday() => {
+                        dim_cols.push((col, dim))
+                    }
+                    _ => {
+                        let names: Vec<&str> = dims
+                            .list
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .filter(|n| *n != "local_hour" && *n != "weekday")
+                            .collect();
+                        self.problem(
+                            path,
+                            format!(
+                                "{shown}:1: unknown column \"{name}\", expected hour, requests or a dimension ({})",
+                                names.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                },
+            }
+        }
+        let (Some(hour_col), Some(requests_col)) = (hour_col, requests_col) else {
+            self.problem(
+                path,
+                format!("{shown}:1: the header needs the columns `hour` and `requests`"),
+            );
+            return None;
+        };
+        for &dim in needed {
+            if !dim_cols.iter().any(|&(_, d)| d == dim) {
+                self.problem(
+                    path,
+                    format!(
+                        "{shown}:1: no column \"{}\", which the guaranteed line items' targeting needs",
+                        dims.list[dim].name
+                    ),
+                );
+                return None;
+            }
+        }
+        let mut rows = Vec::new();
+        for (idx, record) in reader.records().enumerate() {
+            let line = idx + 2;
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    self.problem(path, format!("{shown}:{line}: {error}"));
+                    return None;
+                }
+            };
+            let field = |col: usize| record.get(col).unwrap_or("");
+            let hour = match parse_utc(field(hour_col)) {
+                Some(at) if at.0 % SimDuration::HOUR.0 == 0 => at,
+                _ => {
+                    self.problem(
+                        path,
+                        format!(
+                            "{shown}:{line}: column `hour`: expected a whole UTC hour such as 2026-11-02T05:00:00Z, found \"{}\"",
+                            field(hour_col)
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let requests = match field(requests_col).parse::<f64>() {
+                Ok(value) if value.is_finite() && value >= 0.0 => value,
+                _ => {
+                    self.problem(
+                        path,
+                        format!(
+                            "{shown}:{line}: column `requests`: expected a non-negative number, found \"{}\"",
+                            field(requests_col)
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let mut row = adserver::ForecastRow {
+                hour,
+                values: [0; crate::traffic::MAX_DIMENSIONS],
+                known: 0,
+                requests,
+            };
+            for &(col, dim) in &dim_cols {
+                let text = field(col);
+                match dims.list[dim].values.iter().position(|v| v == text) {
+                    Some(value) => {
+                        row.values[dim] = value as u16;
+                        row.known |= 1 << dim;
+                    }
+                    None => {
+                        self.problem(
+                            path,
+                            format!(
+                                "{shown}:{line}: column `{}`: unknown value \"{text}\", expected one of {}",
+                                dims.list[dim].name,
+                                quoted_list(&dims.list[dim].values)
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            rows.push(row);
+        }
+        Some(rows)
     }
 
     /// A creative length [s] at `{path}.creative_duration` (default 30 s): a multiple of 5 s
@@ -1484,6 +1628,7 @@ fn adserver(
         None => Some(None),
     };
     let response = dims.and_then(|dims| response_config(c, dims, &advertisers));
+    let allocation = dims.and_then(|dims| allocation_config(c, dims, &items));
     if !settings_ok
         || items.len() != raw_items.len()
         || bidders.len() != raw_bidders.len()
@@ -1501,7 +1646,75 @@ fn adserver(
         bidders,
         budget_sync: budget_sync?,
         response: response?,
+        allocation: allocation?,
     })
+}
+
+/// The `[allocation]` table: `Some(None)` when absent, `None` when broken.
+fn allocation_config(
+    c: &mut Checker<'_>,
+    dims: &Dimensions,
+    items: &[adserver::LineItem],
+) -> Option<Option<adserver::AllocationConfig>> {
+    if c.get("allocation").is_none() {
+        return Some(None);
+    }
+    let raw: raw::Allocation = c.section("allocation")?;
+    let plan = PlanKind::from_name(&raw.plan);
+    if plan.is_none() {
+        c.problem(
+            "allocation.plan",
+            format!(
+                "unknown plan \"{}\", expected one of {}",
+                raw.plan,
+                quoted(PlanKind::NAMES)
+            ),
+        );
+    }
+    let planned: Vec<&adserver::LineItem> = items
+        .iter()
+        .filter(|item| item.goal.is_some() && item.priority < adserver::PRICE_PRIORITY)
+        .collect();
+    if planned.len() > adserver::MAX_PLANNED {
+        c.problem(
+            "allocation",
+            format!(
+                "a plan covers at most {} guaranteed line items (priority below 12 with a goal), found {}",
+                adserver::MAX_PLANNED,
+                planned.len()
+            ),
+        );
+        return None;
+    }
+    let forecast = match raw.forecast.as_deref() {
+        None | Some("oracle") => Some(adserver::ForecastSource::Oracle),
+        Some(file) => {
+            // Every dimension a planned item targets must be in the file; local hour and
+            // weekday come from the hour and the country.
+            let mut needed: Vec<usize> = planned
+                .iter()
+                .flat_map(|item| item.targeting.iter().map(|rule| rule.dim))
+                .collect();
+            if needed
+                .iter()
+                .any(|&dim| dim == dims.local_hour() || dim == dims.weekday())
+            {
+                needed.push(crate::traffic::DIM_COUNTRY);
+            }
+            needed.retain(|&dim| dim != dims.local_hour() && dim != dims.weekday());
+            needed.sort_unstable();
+            needed.dedup();
+            c.read_forecast("allocation.forecast", file, dims, &needed)
+                .map(|rows| adserver::ForecastSource::File {
+                    path: file.to_string(),
+                    rows,
+                })
+        }
+    };
+    Some(Some(adserver::AllocationConfig {
+        plan: plan?,
+        forecast: forecast?,
+    }))
 }
 
 /// The `[response]` table: `Some(None)` when absent, `None` when broken (problems reported).
@@ -2371,4 +2584,14 @@ mod tests {
         assert_eq!(parse_offset("+15:00"), None);
         assert_eq!(parse_offset("5"), None);
     }
+}
+
+/// `names` as a quoted list, the first ten and a count of the rest.
+fn quoted_list(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
+    let mut text = quoted(&shown);
+    if names.len() > shown.len() {
+        text.push_str(&format!(" and {} more", names.len() - shown.len()));
+    }
+    text
 }

@@ -357,6 +357,27 @@ impl Synthetic {
         &self.dims
     }
 
+    /// Each title's `(genre, rating, share of viewing)` at `at`: the popularity sessions
+    /// starting then are drawn with (launch spikes included; shares sum to 1, or are all 0
+    /// when nothing is watchable).
+    pub fn title_shares(&self, at: SimTime) -> Vec<(u16, u16, f64)> {
+        let weights: Vec<f64> = self.titles.iter().map(|t| t.weight_at(at)).collect();
+        let total: f64 = weights.iter().sum();
+        self.titles
+            .iter()
+            .zip(weights)
+            .map(|(title, weight)| {
+                let share = if total > 0.0 { weight / total } else { 0.0 };
+                (title.genre, title.rating, share)
+            })
+            .collect()
+    }
+
+    /// The configuration this source samples from.
+    pub fn config(&self) -> &SyntheticConfig {
+        &self.config
+    }
+
     /// Makes the segment containing `at` current: per-country rates and title popularity.
     fn enter_segment(&mut self, at: SimTime) {
         let segment_start = SimTime(at.0.div_euclid(SEGMENT.0) * SEGMENT.0);
