@@ -42,6 +42,8 @@ pub struct ForecastRow {
     pub values: [u16; MAX_DIMENSIONS],
     pub known: u32,
     pub requests: f64,
+    /// Slot opportunities of those requests, if the file says (an inventory.csv does).
+    pub opportunities: Option<f64>,
 }
 
 /// Where the plan's supply forecast comes from.
@@ -303,23 +305,40 @@ fn file_supply(
         let mid_hour = row.hour + SimDuration::from_minutes(30);
         values[dims.local_hour()] = mid_hour.local_hour(offset) as u16;
         values[dims.weekday()] = mid_hour.local_weekday(offset) as u16;
-        let kind = if row.known & 1 << dims.break_kind() != 0 {
-            usize::from(values[dims.break_kind()])
-        } else {
-            BreakKind::MidRoll as usize
-        };
-        let slots = if slots_of[kind] > 0 {
-            slots_of[kind]
-        } else {
-            slots_of[1 - kind]
-        };
         let hour = ((row.hour - run.0).0 / SimDuration::HOUR.0) as u32;
-        table.add(
-            hour,
-            slots,
-            flying(items, row.hour) & masks.accepting(&values),
-            row.requests,
-        );
+        let mut add = |kind: usize, requests: f64| {
+            values[dims.break_kind()] = kind as u16;
+            let slots = if slots_of[kind] > 0 {
+                slots_of[kind]
+            } else {
+                slots_of[1 - kind]
+            };
+            table.add(
+                hour,
+                slots,
+                flying(items, row.hour) & masks.accepting(&values),
+                requests,
+            );
+        };
+        let (pre, mid) = (BreakKind::PreRoll as usize, BreakKind::MidRoll as usize);
+        if row.known & 1 << dims.break_kind() != 0 {
+            add(usize::from(row.values[dims.break_kind()]), row.requests);
+        } else if let Some(opportunities) = row.opportunities
+            && slots_of[pre] > 0
+            && slots_of[mid] > 0
+            && slots_of[pre] != slots_of[mid]
+        {
+            // Without a break column, the slot count says how the requests split:
+            // requests = a + b, opportunities = a·slots_pre + b·slots_mid.
+            let (s_pre, s_mid) = (f64::from(slots_of[pre]), f64::from(slots_of[mid]));
+            let b = ((opportunities - row.requests * s_pre) / (s_mid - s_pre))
+                .clamp(0.0, row.requests);
+            add(mid, b);
+            add(pre, row.requests - b);
+        } else {
+            let kind = if slots_of[mid] > 0 { mid } else { pre };
+            add(kind, row.requests);
+        }
     }
     table.into_types()
 }

@@ -305,11 +305,15 @@ impl<'a> Checker<'a> {
         };
         let mut hour_col = None;
         let mut requests_col = None;
+        let mut opportunities_col = None;
         let mut dim_cols = Vec::new();
         for (col, name) in header.iter().enumerate() {
             match name {
                 "hour" => hour_col = Some(col),
                 "requests" => requests_col = Some(col),
+                "opportunities" => opportunities_col = Some(col),
+                // The other measures of an adsim inventory.csv, which is a valid forecast.
+                "impressions" | "unfilled" => {}
                 _ => match dims.index(name) {
                     Some(dim) if dim != dims.local_hour() && dim != dims.weekday() => {
                         dim_cols.push((col, dim))
@@ -324,7 +328,7 @@ impl<'a> Checker<'a> {
                         self.problem(
                             path,
                             format!(
-                                "{shown}:1: unknown column \"{name}\", expected hour, requests or a dimension ({})",
+                                "{shown}:1: unknown column \"{name}\", expected hour, requests, opportunities, impressions, unfilled or a dimension ({})",
                                 names.join(", ")
                             ),
                         );
@@ -389,11 +393,26 @@ impl<'a> Checker<'a> {
                     return None;
                 }
             };
+            let opportunities = match opportunities_col.map(|col| field(col).parse::<f64>()) {
+                None => None,
+                Some(Ok(value)) if value.is_finite() && value >= 0.0 => Some(value),
+                Some(_) => {
+                    self.problem(
+                        path,
+                        format!(
+                            "{shown}:{line}: column `opportunities`: expected a non-negative number, found \"{}\"",
+                            field(opportunities_col.unwrap_or(0))
+                        ),
+                    );
+                    return None;
+                }
+            };
             let mut row = adserver::ForecastRow {
                 hour,
                 values: [0; crate::traffic::MAX_DIMENSIONS],
                 known: 0,
                 requests,
+                opportunities,
             };
             for &(col, dim) in &dim_cols {
                 let text = field(col);
