@@ -29,7 +29,9 @@ use super::Rule;
 use crate::engine::Stream;
 use crate::planning::{self, Demand, Plan, PlanKind, SupplyType};
 use crate::time::{SimDuration, SimTime};
-use crate::traffic::{BreakKind, DIM_COUNTRY, Dimensions, ExpectedTraffic, MAX_DIMENSIONS, Synthetic};
+use crate::traffic::{
+    BreakKind, DIM_COUNTRY, Dimensions, ExpectedTraffic, MAX_DIMENSIONS, Synthetic,
+};
 
 /// Most guaranteed line items a plan covers (one bit each in a supply type's signature).
 pub const MAX_PLANNED: usize = 128;
@@ -50,7 +52,10 @@ pub struct ForecastRow {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ForecastSource {
     Oracle,
-    File { path: String, rows: Vec<ForecastRow> },
+    File {
+        path: String,
+        rows: Vec<ForecastRow>,
+    },
 }
 
 impl ForecastSource {
@@ -142,9 +147,9 @@ impl Masks {
     /// The items accepting `values` on every targeted dimension.
     #[inline]
     fn accepting(&self, values: &[u16]) -> u128 {
-        self.dims
-            .iter()
-            .fold(self.all, |mask, (dim, masks)| mask & masks[usize::from(values[*dim])])
+        self.dims.iter().fold(self.all, |mask, (dim, masks)| {
+            mask & masks[usize::from(values[*dim])]
+        })
     }
 }
 
@@ -157,19 +162,22 @@ fn flying(items: &[PlannedItem<'_>], at: SimTime) -> u128 {
         .fold(0u128, |mask, (j, _)| mask | 1 << j)
 }
 
-/// Supply types by `(hour, slots, signature)`, accumulated.
+/// Supply types by `(hour, slots, signature)`, accumulated, and all forecast requests in the
+/// horizon (including those no planned item can take).
 #[derive(Default)]
-struct SupplyTable(BTreeMap<(u32, u32, u128), f64>);
+struct SupplyTable(BTreeMap<(u32, u32, u128), f64>, f64);
 
 impl SupplyTable {
     fn add(&mut self, hour: u32, slots: u32, signature: u128, requests: f64) {
+        self.1 += requests;
         if signature != 0 && slots > 0 && requests > 0.0 {
             *self.0.entry((hour, slots, signature)).or_default() += requests;
         }
     }
 
-    fn into_types(self) -> Vec<SupplyType> {
-        self.0
+    fn into_types(self) -> (Vec<SupplyType>, f64) {
+        let types = self
+            .0
             .into_iter()
             .map(|((hour, slots, signature), requests)| SupplyType {
                 hour,
@@ -179,7 +187,8 @@ impl SupplyTable {
                     .filter(|j| signature >> j & 1 == 1)
                     .collect(),
             })
-            .collect()
+            .collect();
+        (types, self.1)
     }
 }
 
@@ -207,7 +216,7 @@ fn oracle_supply(
     oracle: &OracleInputs<'_>,
     slots_of: [u32; 2],
     run: (SimTime, SimTime),
-) -> Vec<SupplyType> {
+) -> (Vec<SupplyType>, f64) {
     let config = oracle.traffic.config();
     // Member attributes are drawn independently of each other and of country.
     let mut member = BTreeMap::from([(masks.all, 1.0)]);
@@ -241,7 +250,13 @@ fn oracle_supply(
             let hour = ((at - run.0).0 / SimDuration::HOUR.0) as u32;
             let offset = oracle.offsets[country];
             *cells
-                .entry((hour, country, kind, at.local_hour(offset), at.local_weekday(offset)))
+                .entry((
+                    hour,
+                    country,
+                    kind,
+                    at.local_hour(offset),
+                    at.local_weekday(offset),
+                ))
                 .or_default() += count;
         }
     }
@@ -254,8 +269,11 @@ fn oracle_supply(
             titles_hour = hour;
             let mut by_mask = BTreeMap::new();
             let mid_hour = at + SimDuration::from_minutes(30);
-            for (t, (genre, rating, share)) in
-                oracle.traffic.title_shares(mid_hour).into_iter().enumerate()
+            for (t, (genre, rating, share)) in oracle
+                .traffic
+                .title_shares(mid_hour)
+                .into_iter()
+                .enumerate()
             {
                 let mask = masks.of(dims.genre(), genre)
                     & masks.of(dims.rating(), rating)
@@ -290,7 +308,7 @@ fn file_supply(
     offsets: &[i32],
     slots_of: [u32; 2],
     run: (SimTime, SimTime),
-) -> Vec<SupplyType> {
+) -> (Vec<SupplyType>, f64) {
     let mut table = SupplyTable::default();
     for row in rows {
         if row.hour < run.0 || row.hour >= run.1 {
@@ -331,8 +349,8 @@ fn file_supply(
             // Without a break column, the slot count says how the requests split:
             // requests = a + b, opportunities = a·slots_pre + b·slots_mid.
             let (s_pre, s_mid) = (f64::from(slots_of[pre]), f64::from(slots_of[mid]));
-            let b = ((opportunities - row.requests * s_pre) / (s_mid - s_pre))
-                .clamp(0.0, row.requests);
+            let b =
+                ((opportunities - row.requests * s_pre) / (s_mid - s_pre)).clamp(0.0, row.requests);
             add(mid, b);
             add(pre, row.requests - b);
         } else {
@@ -378,7 +396,7 @@ impl Allocation {
         seed: u64,
     ) -> Allocation {
         let masks = Masks::new(items, dims);
-        let supply = match &config.forecast {
+        let (supply, forecast_requests) = match &config.forecast {
             ForecastSource::Oracle => oracle_supply(items, &masks, dims, oracle, slots_of, run),
             ForecastSource::File { rows, .. } => {
                 file_supply(items, &masks, dims, rows, oracle.offsets, slots_of, run)
@@ -416,7 +434,7 @@ impl Allocation {
             forecast_name: config.forecast.name().to_string(),
             internal: items.iter().map(|item| item.internal).collect(),
             demands,
-            forecast_requests: supply.iter().map(|s| s.requests).sum(),
+            forecast_requests,
             plans,
             masks,
             position,

@@ -491,9 +491,9 @@ impl AdServer {
             }
             // A flight reaching beyond the run is planned for the part of its goal that the
             // traffic-following schedule puts inside the run.
-            let share = self
-                .curves
-                .share(item.curve, item.flight_start, item.flight_end, self.run_end);
+            let share =
+                self.curves
+                    .share(item.curve, item.flight_start, item.flight_end, self.run_end);
             planned.push(PlannedItem {
                 internal: idx,
                 priority: item.priority,
@@ -506,13 +506,7 @@ impl AdServer {
             self.demand_of[item.internal] = Some(j as u8);
         }
         self.allocation = Some(Allocation::new(
-            config,
-            &planned,
-            dims,
-            oracle,
-            slots_of,
-            run,
-            self.seed,
+            config, &planned, dims, oracle, slots_of, run, self.seed,
         ));
         self.rerank();
     }
@@ -633,6 +627,15 @@ impl AdServer {
             state.interval = IntervalCounts::default();
             return;
         };
+        // A spent budget has nothing left to pace.
+        if state
+            .spec
+            .budget
+            .is_some_and(|total| state.seen.delivered >= total.0)
+        {
+            state.interval = IntervalCounts::default();
+            return;
+        }
         let next = now + self.pacing_interval;
         let last = state.last_update.max(self.run_start);
         let share = |at| {

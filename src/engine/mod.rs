@@ -89,7 +89,10 @@ pub fn ad_server(scenario: &Scenario, traffic: &Synthetic, expected: &ExpectedTr
                 traffic,
                 offsets: &offsets,
             },
-            [slots(scenario.traffic.pre_roll), slots(scenario.traffic.mid_roll)],
+            [
+                slots(scenario.traffic.pre_roll),
+                slots(scenario.traffic.mid_roll),
+            ],
             &targeting,
         );
     }

@@ -9,15 +9,19 @@
 //! so the gains do not depend on the currency or the target:
 //!
 //! ```text
-//! x_t = spend / clicks (or conversions), observed so far
+//! x_t = (spend + k·target) / (clicks + k)        (or conversions), observed so far
 //! e_t = (target − x_t) / target                  > 0: cheaper than the target, bid up
 //! I_t = I_{t−1} + e_t          (anti-windup: not integrated while φ is clamped and e pushes on)
 //! φ_t = clamp(kp·e_t + ki·I_t + kd·(e_t − e_{t−1}), −ln 20, ln 20)
 //! bid multiplier = exp(φ_t),   participation = 1
 //! ```
 //!
-//! Until the first click (conversion) is observed there is nothing to measure and the
-//! multiplier stays at 1. The budget still binds: a KPI pacer does not spread spend.
+//! The measurement starts from `k = 10` pseudo-outcomes at the target (a prior): with a
+//! handful of clicks the raw ratio swings by a factor of several, and a controller acting on
+//! it slams bids to the floor, stops winning, and — since a cumulative KPI only moves with new
+//! outcomes — never recovers. The prior's weight fades as outcomes accumulate. Before any
+//! spend, the multiplier stays at 1. The budget still binds: a KPI pacer does not spread
+//! spend.
 
 use super::{Decision, Gains, Observation, Pacer};
 
@@ -54,6 +58,9 @@ pub struct KpiPid {
     output: f64,
 }
 
+/// Pseudo-outcomes at the target that the measured KPI starts from.
+const PRIOR_OUTCOMES: f64 = 10.0;
+
 /// Largest |φ|: bids move at most 20× either way.
 const MAX_LOG_MULTIPLIER: f64 = 2.995_732_273_553_991; // ln 20
 
@@ -84,8 +91,9 @@ impl Pacer for KpiPid {
             Kpi::Ecpc => obs.clicks,
             Kpi::Cpa => obs.conversions,
         };
-        if outcomes > 0 && obs.interval_elapsed && self.target > 0.0 {
-            let measured = obs.spend as f64 / outcomes as f64;
+        if obs.spend > 0 && obs.interval_elapsed && self.target > 0.0 {
+            let measured = (obs.spend as f64 + PRIOR_OUTCOMES * self.target)
+                / (outcomes as f64 + PRIOR_OUTCOMES);
             let error = (self.target - measured) / self.target;
             let saturated = (self.output >= MAX_LOG_MULTIPLIER && error > 0.0)
                 || (self.output <= -MAX_LOG_MULTIPLIER && error < 0.0);
@@ -122,28 +130,30 @@ mod tests {
                 kd: 0.0,
             },
         );
-        // No click yet: nothing to measure.
-        let quiet = Observation {
-            spend: 4_000_000,
-            ..observation_for_tests()
-        };
+        // No spend yet: nothing to measure.
+        let quiet = observation_for_tests();
         assert_eq!(pacer.update(&quiet).bid_multiplier, 1.0);
-        // eCPC 4.00: error −1, φ = −0.5 − 0.1.
-        let costly = Observation { clicks: 1, ..quiet };
+        // 10 clicks for 60.00, with 10 pseudo-clicks at 2.00: eCPC (60 + 20) / 20 = 4.00,
+        // error −1, φ = 0.5·(−1) + 0.1·(−1).
+        let costly = Observation {
+            spend: 60_000_000,
+            clicks: 10,
+            ..quiet
+        };
         let m = pacer.update(&costly).bid_multiplier;
         assert!((m - (-0.6f64).exp()).abs() < 1e-12, "{m}");
-        // eCPC 1.00: error +0.5; the integral still remembers the costly round.
+        // 10 clicks for 10.00: eCPC 30 / 20 = 1.50, error +0.25; the integral remembers the
+        // costly round: φ = 0.5·0.25 + 0.1·(−1 + 0.25).
         let cheap = Observation {
-            spend: 1_000_000,
+            spend: 10_000_000,
             ..costly
         };
         let m = pacer.update(&cheap).bid_multiplier;
-        assert!(
-            (m - (0.25f64 + 0.1 * (-1.0 + 0.5)).exp()).abs() < 1e-12,
-            "{m}"
-        );
-        // The CPA pacer ignores clicks.
+        assert!((m - (0.125f64 - 0.075).exp()).abs() < 1e-12, "{m}");
+        // The CPA pacer counts conversions, not clicks: none yet, so (60 + 20) / 10 = 8.00,
+        // error −3, φ = 0.4·(−3) + 0.02·(−3).
         let mut cpa = KpiPid::new(Kpi::Cpa, 2_000_000.0, KpiPid::DEFAULT);
-        assert_eq!(cpa.update(&costly).bid_multiplier, 1.0);
+        let m = cpa.update(&costly).bid_multiplier;
+        assert!((m - (-1.26f64).exp()).abs() < 1e-12, "{m}");
     }
 }

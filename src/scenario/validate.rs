@@ -15,8 +15,8 @@ use crate::adserver::{self, Cap, Period, Rule};
 use crate::auction::AuctionKind;
 use crate::bidder::{CtrTable, Distribution, ModelBidder, Shader, Strategy, ValueModel};
 use crate::money::Micros;
-use crate::planning::PlanKind;
 use crate::pacing::{Dual, Gains, Kpi, KpiPid, PacingSpec, SpendPid};
+use crate::planning::PlanKind;
 use crate::response;
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::{
@@ -289,7 +289,10 @@ impl<'a> Checker<'a> {
     ) -> Option<Vec<adserver::ForecastRow>> {
         let full = self.base_dir.join(file);
         let shown = full.display().to_string();
-        let mut reader = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&full) {
+        let mut reader = match csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(&full)
+        {
             Ok(reader) => reader,
             Err(error) => {
                 self.problem(path, format!("cannot read {shown}: {error}"));
@@ -560,56 +563,19 @@ impl<'a> Checker<'a> {
             );
             return None;
         }
-        let mut number = |c: &mut Self,
-                          name: &str,
-                          value: Option<f64>,
-                          default: f64,
-                          ok: fn(f64) -> bool,
-                          expected: &str| {
-            match value {
-                None => Some(default),
-                Some(v) if v.is_finite() && ok(v) => Some(v),
-                Some(v) => {
-                    c.problem(&at(name), format!("expected {expected}, found {v}"));
-                    None
-                }
-            }
-        };
-        let gain = |v: f64| (0.0..=1e3).contains(&v);
-        let gains = |c: &mut Self,
-                     number: &mut dyn FnMut(
-            &mut Self,
-            &str,
-            Option<f64>,
-            f64,
-            fn(f64) -> bool,
-            &str,
-        ) -> Option<f64>,
-                     defaults: Gains| {
-            let kp = number(
-                c,
-                "kp",
-                table.kp,
-                defaults.kp,
-                gain,
-                "a gain from 0 to 1000",
-            );
-            let ki = number(
-                c,
-                "ki",
-                table.ki,
-                defaults.ki,
-                gain,
-                "a gain from 0 to 1000",
-            );
-            let kd = number(
-                c,
-                "kd",
-                table.kd,
-                defaults.kd,
-                gain,
-                "a gain from 0 to 1000",
-            );
+        let gains = |c: &mut Self, defaults: Gains| {
+            let mut gain = |name: &str, value: Option<f64>, default: f64| {
+                c.parameter(
+                    &at(name),
+                    value,
+                    default,
+                    |v| (0.0..=1e3).contains(&v),
+                    "a gain from 0 to 1000",
+                )
+            };
+            let kp = gain("kp", table.kp, defaults.kp);
+            let ki = gain("ki", table.ki, defaults.ki);
+            let kd = gain("kd", table.kd, defaults.kd);
             Some(Gains {
                 kp: kp?,
                 ki: ki?,
@@ -620,25 +586,22 @@ impl<'a> Checker<'a> {
             "asap" => Some(PacingSpec::Asap),
             "even" => Some(PacingSpec::Even),
             "throttle" => {
-                let down = number(
-                    self,
-                    "down",
+                let down = self.parameter(
+                    &at("down"),
                     table.down,
                     0.9,
                     |v| v > 0.0 && v < 1.0,
                     "a factor in (0, 1)",
                 );
-                let up = number(
-                    self,
-                    "up",
+                let up = self.parameter(
+                    &at("up"),
                     table.up,
                     1.1,
                     |v| v > 1.0 && v <= 10.0,
                     "a factor in (1, 10]",
                 );
-                let min = number(
-                    self,
-                    "min",
+                let min = self.parameter(
+                    &at("min"),
                     table.min,
                     0.01,
                     |v| v > 0.0 && v <= 1.0,
@@ -650,16 +613,16 @@ impl<'a> Checker<'a> {
                     min: min?,
                 })
             }
-            "pid" => gains(self, &mut number, SpendPid::DEFAULT).map(PacingSpec::Pid),
-            "dual" => number(
-                self,
-                "step",
-                table.step,
-                Dual::DEFAULT_STEP,
-                |v| v > 0.0 && v <= 10.0,
-                "a step in (0, 10]",
-            )
-            .map(|step| PacingSpec::Dual { step }),
+            "pid" => gains(self, SpendPid::DEFAULT).map(PacingSpec::Pid),
+            "dual" => self
+                .parameter(
+                    &at("step"),
+                    table.step,
+                    Dual::DEFAULT_STEP,
+                    |v| v > 0.0 && v <= 10.0,
+                    "a step in (0, 10]",
+                )
+                .map(|step| PacingSpec::Dual { step }),
             "kpi_pid" => {
                 let kpi = match table.kpi.as_deref() {
                     None => {
@@ -697,7 +660,7 @@ impl<'a> Checker<'a> {
                         None
                     }
                 };
-                let gains = gains(self, &mut number, KpiPid::DEFAULT);
+                let gains = gains(self, KpiPid::DEFAULT);
                 Some(PacingSpec::KpiPid {
                     kpi: kpi?,
                     target: target?,
@@ -707,6 +670,26 @@ impl<'a> Checker<'a> {
             _ => unreachable!("names checked above"),
         };
         if ok { spec } else { None }
+    }
+
+    /// An optional numeric parameter at `path`: `default` when absent, reported unless finite
+    /// and `ok`.
+    fn parameter(
+        &mut self,
+        path: &str,
+        value: Option<f64>,
+        default: f64,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> Option<f64> {
+        match value {
+            None => Some(default),
+            Some(v) if v.is_finite() && ok(v) => Some(v),
+            Some(v) => {
+                self.problem(path, format!("expected {expected}, found {v}"));
+                None
+            }
+        }
     }
 
     /// Reports `{path}.name` if `name` is among the `earlier` names.
@@ -2581,6 +2564,16 @@ fn parse_offset(text: &str) -> Option<i32> {
         .then_some(sign * total)
 }
 
+/// `names` as a quoted list, the first ten and a count of the rest.
+fn quoted_list(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
+    let mut text = quoted(&shown);
+    if names.len() > shown.len() {
+        text.push_str(&format!(" and {} more", names.len() - shown.len()));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2603,14 +2596,4 @@ mod tests {
         assert_eq!(parse_offset("+15:00"), None);
         assert_eq!(parse_offset("5"), None);
     }
-}
-
-/// `names` as a quoted list, the first ten and a count of the rest.
-fn quoted_list(names: &[String]) -> String {
-    let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
-    let mut text = quoted(&shown);
-    if names.len() > shown.len() {
-        text.push_str(&format!(" and {} more", names.len() - shown.len()));
-    }
-    text
 }

@@ -468,3 +468,169 @@ fn empirical_values_come_from_a_csv_next_to_the_scenario() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
 }
+
+#[test]
+fn pacing_response_and_allocation_errors() {
+    let with_bidder = format!("{VALID}{BIDDER}");
+    rejected(
+        &with_bidder,
+        &[
+            "--set",
+            "bidders.0.pacing={ name = \"pid\", kp = -1 }",
+            "--set",
+            "bidders.0.budget=10",
+        ],
+        &["bidders.0.pacing.kp", "a gain from 0 to 1000"],
+    );
+    rejected(
+        &with_bidder,
+        &[
+            "--set",
+            "bidders.0.pacing={ name = \"dual\", kp = 1 }",
+            "--set",
+            "bidders.0.budget=10",
+        ],
+        &["bidders.0.pacing.kp", "does not apply to dual pacing"],
+    );
+    rejected(
+        &with_bidder,
+        &[
+            "--set",
+            "bidders.0.pacing={ name = \"kpi_pid\", target = 2 }",
+        ],
+        &["bidders.0.pacing", "missing field `kpi`"],
+    );
+    rejected(
+        &with_bidder,
+        &[
+            "--set",
+            "bidders.0.pacing={ name = \"kpi_pid\", kpi = \"roas\", target = 2 }",
+        ],
+        &["bidders.0.pacing.kpi", "unknown kpi"],
+    );
+    rejected(
+        &with_bidder,
+        &["--set", "bidders.0.pacing=\"pid\""],
+        &["bidders.0.pacing", "needs a budget"],
+    );
+    rejected(
+        VALID,
+        &["--set", "line_items.0.pacing=\"dual\""],
+        &["line_items.0.pacing", "for bidders"],
+    );
+    rejected(
+        VALID,
+        &["--set", "line_items.0.pacing=\"warp\""],
+        &["line_items.0.pacing", "unknown pacing"],
+    );
+    rejected(
+        VALID,
+        &["--set", "adserver.budget_sync=\"soon\""],
+        &["adserver.budget_sync"],
+    );
+    rejected(
+        VALID,
+        &["--set", "response.ctr={ default = 1.5 }"],
+        &["response.ctr.default"],
+    );
+    rejected(
+        VALID,
+        &[
+            "--set",
+            "response.ctr={ default = 0.01, rules = [{ match = { device = [\"toaster\"] }, ctr = 0.02 }] }",
+        ],
+        &["response.ctr.rules.0.match.device.0"],
+    );
+    rejected(
+        VALID,
+        &[
+            "--set",
+            "response.conversion={ rate = 0.1, delay = { distribution = \"gamma\", mean = \"1h\" }, window = \"1d\" }",
+        ],
+        &["response.conversion.delay"],
+    );
+    rejected(
+        VALID,
+        &["--set", "response.completion={ base = 0.9, speed = 2 }"],
+        &["response.completion.speed"],
+    );
+    rejected(
+        VALID,
+        &["--set", "allocation.plan=\"fair\""],
+        &["allocation.plan", "unknown plan"],
+    );
+    rejected(
+        VALID,
+        &[
+            "--set",
+            "allocation={ plan = \"hwm\", forecast = \"missing.csv\" }",
+        ],
+        &["allocation.forecast", "cannot read"],
+    );
+}
+
+#[test]
+fn forecast_file_errors_name_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{VALID}\n[allocation]\nplan = \"hwm\"\nforecast = \"forecast.csv\"\n");
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, &text).unwrap();
+    let validate = |csv: &str| {
+        std::fs::write(dir.path().join("forecast.csv"), csv).unwrap();
+        let output = adsim(&["validate", file.to_str().unwrap()]);
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let good = "hour,country,requests\n2026-11-02T00:00:00Z,US,100\n2026-11-02T00:00:00Z,GB,40\n";
+    let (code, stderr) = validate(good);
+    assert_eq!(code, Some(0), "{stderr}");
+    for (csv, needles) in [
+        (
+            "hour,requests\n2026-11-02T00:00:00Z,100\n",
+            vec!["forecast.csv:1", "no column \"country\""],
+        ),
+        (
+            "hour,country,requests,colour\n2026-11-02T00:00:00Z,US,100,red\n",
+            vec!["forecast.csv:1", "unknown column \"colour\""],
+        ),
+        (
+            "hour,country,requests\n2026-11-02T00:00:00Z,US,100\n2026-11-02T00:30:00Z,US,100\n",
+            vec!["forecast.csv:3", "column `hour`", "whole UTC hour"],
+        ),
+        (
+            "hour,country,requests\n2026-11-02T00:00:00Z,FR,100\n",
+            vec!["forecast.csv:2", "column `country`", "unknown value \"FR\""],
+        ),
+        (
+            "hour,country,requests\n2026-11-02T00:00:00Z,US,-3\n",
+            vec!["forecast.csv:2", "column `requests`", "non-negative"],
+        ),
+    ] {
+        let (code, stderr) = validate(csv);
+        assert_eq!(code, Some(2), "{csv}: {stderr}");
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{csv}: lacks {needle:?}:\n{stderr}"
+            );
+        }
+        assert!(stderr.contains("allocation.forecast"), "{stderr}");
+    }
+    // A valid file drives the plan: the run reports it.
+    std::fs::write(dir.path().join("forecast.csv"), good).unwrap();
+    let out = dir.path().join("out");
+    let output = adsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["allocation"]["forecast"], "forecast.csv");
+    assert_eq!(summary["allocation"]["forecast_requests"], 140.0);
+}

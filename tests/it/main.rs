@@ -1,11 +1,14 @@
 //! adsim's integration tests: one binary, one module per behaviour.
 
+mod allocation;
 mod auction_theory;
 mod bad_input;
+mod budget_pacing;
 mod cli;
 mod determinism;
 mod invariants;
 mod pacing;
+mod response;
 mod scenarios;
 mod traffic;
 
