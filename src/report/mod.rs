@@ -446,7 +446,10 @@ fn allocation_summary(scenario: &Scenario, simulation: &Simulation) -> Option<Al
         forecast_requests: allocation.forecast_requests,
         goals,
         planned: per_plan(&|plan| plan.total()),
-        gap_to_optimum: per_plan(&|plan| crate::planning::gap_to_optimum(plan.total(), optimum)),
+        // No plan beats the optimum; a negative gap would be rounding in the last bits.
+        gap_to_optimum: per_plan(&|plan| {
+            crate::planning::gap_to_optimum(plan.total(), optimum).max(0.0)
+        }),
         delivered,
         under_delivery: goals - delivered,
         realised_gap_to_optimum: crate::planning::gap_to_optimum(delivered, optimum),
@@ -765,14 +768,26 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
             .clamp(6, 30);
         let _ = writeln!(
             out,
-            "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>7}  {:>7}",
-            "bidder", "requests", "bids", "timeouts", "wins", "spend", "win %", "p95 ms"
+            "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>7}  {:>7}  {:>8}  {:>8}",
+            "bidder",
+            "requests",
+            "bids",
+            "timeouts",
+            "wins",
+            "spend",
+            "win %",
+            "p95 ms",
+            "pacing",
+            "pace err"
         );
         for bidder in &summary.bidders {
             let name: String = bidder.name.chars().take(width).collect();
+            let error = bidder
+                .pacing_error
+                .map_or("-".to_string(), |e| format!("{:.2}%", e * 100.0));
             let _ = writeln!(
                 out,
-                "{name:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>6.1}%  {:>7.0}",
+                "{name:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>6.1}%  {:>7.0}  {:>8}  {error:>8}",
                 bidder.requests,
                 bidder.bids,
                 bidder.timeouts,
@@ -781,9 +796,44 @@ pub fn text_summary(summary: &Summary, out_dir: &Path) -> String {
                     .unwrap_or_default()
                     .to_string(),
                 bidder.win_rate * 100.0,
-                bidder.latency_ms_p95
+                bidder.latency_ms_p95,
+                bidder.pacing,
             );
         }
+    }
+    if totals.clicks + totals.completions > 0 {
+        let _ = writeln!(
+            out,
+            "
+responses: {} completions · {} clicks · {} conversions ({} beyond the window, {} due after the end)",
+            totals.completions,
+            totals.clicks,
+            totals.conversions,
+            totals.late_conversions,
+            totals.responses_after_end
+        );
+    }
+    if let Some(allocation) = &summary.allocation {
+        let _ = writeln!(
+            out,
+            "
+allocation plan {} on forecast {} · goals {:.0} · delivered {:.0} · under-delivery {:.0} ({:.1}%)",
+            allocation.plan,
+            allocation.forecast,
+            allocation.goals,
+            allocation.delivered,
+            allocation.under_delivery,
+            ratio(allocation.under_delivery, allocation.goals) * 100.0
+        );
+        let _ = writeln!(
+            out,
+            "forecast delivery: greedy {:.0} ({:.1}% below optimum) · hwm {:.0} ({:.1}%) · optimal {:.0}",
+            allocation.planned.greedy,
+            allocation.gap_to_optimum.greedy * 100.0,
+            allocation.planned.hwm,
+            allocation.gap_to_optimum.hwm * 100.0,
+            allocation.planned.optimal
+        );
     }
     let _ = write!(out, "\noutputs in {}", out_dir.display());
     out

@@ -548,17 +548,14 @@ impl<'a> Checker<'a> {
             );
             return None;
         }
-        if !has_target && !matches!(table.name.as_str(), "asap" | "kpi_pid") {
+        // A line item without a goal may name any pacer (it then delivers like asap, as
+        // documented); a bidder's budget pacer without a budget is a mistake worth reporting.
+        if !has_target && bidder && matches!(table.name.as_str(), "even" | "pid" | "dual") {
             self.problem(
                 &at("name"),
                 format!(
-                    "{} pacing needs a {} to pace",
-                    table.name,
-                    if bidder {
-                        "budget or daily_budget"
-                    } else {
-                        "goal"
-                    }
+                    "{} pacing needs a budget or daily_budget to pace",
+                    table.name
                 ),
             );
             return None;
