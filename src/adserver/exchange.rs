@@ -278,3 +278,17 @@ pub(super) enum Owner {
     /// A price-priority line item (internal index).
     Item(usize),
 }
+
+impl Owner {
+    /// The owner of a bid by its `Bid::bidder` id: bidders are numbered from 0, price-priority
+    /// items after them (`n_bidders + internal index`).
+    #[inline]
+    pub fn of(bidder: u32, n_bidders: usize) -> Owner {
+        let id = bidder as usize;
+        if id < n_bidders {
+            Owner::Bidder(id)
+        } else {
+            Owner::Item(id - n_bidders)
+        }
+    }
+}

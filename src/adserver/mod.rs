@@ -262,7 +262,6 @@ pub struct AdServer {
     run_start: SimTime,
     run_end: SimTime,
     bids: Vec<Bid>,
-    owners: Vec<exchange::Owner>,
     awards: Vec<Award>,
     price_priority: Vec<usize>,
     // Synchronisation lag and user response.
@@ -457,7 +456,6 @@ impl AdServer {
             run_start: run.0,
             run_end: run.1,
             bids: Vec::with_capacity(64),
-            owners: Vec::with_capacity(64),
             awards: Vec::with_capacity(16),
             price_priority: Vec::with_capacity(16),
             lagged: config.budget_sync.is_some(),
@@ -982,7 +980,6 @@ impl AdServer {
         let floor = self.exchange.floor_for(request);
         let day = request.at.local_day(0);
         self.bids.clear();
-        self.owners.clear();
         let mut eligible = [0u64; 4];
         let words = self.bidder_set.len().min(eligible.len());
         eligible[..words].copy_from_slice(&self.bidder_set[..words]);
@@ -1047,7 +1044,6 @@ impl AdServer {
                                     category: state.spec.category,
                                     advertiser: state.spec.advertiser as u32,
                                 });
-                                self.owners.push(exchange::Owner::Bidder(b));
                             }
                         }
                     }
@@ -1069,7 +1065,6 @@ impl AdServer {
                 category: item.category,
                 advertiser: item.advertiser,
             });
-            self.owners.push(exchange::Owner::Item(idx));
         }
         if self.bids.is_empty() {
             return;
@@ -1092,13 +1087,14 @@ impl AdServer {
             let bid = self.bids[award.bid];
             // A price-priority item is a fixed-price booking: it is billed (and its sale
             // recorded at) its CPM, whatever the mechanism would have charged.
-            let billed = match self.owners[award.bid] {
+            let owner = exchange::Owner::of(bid.bidder, self.bidders.len());
+            let billed = match owner {
                 exchange::Owner::Bidder(_) => award.price,
                 exchange::Owner::Item(idx) => self.items[idx].cpm,
             };
             let hour = metrics.hour(request.at);
             metrics.auction.record_sale(hour, billed);
-            match self.owners[award.bid] {
+            match owner {
                 exchange::Owner::Bidder(b) => {
                     let state = &mut self.bidders[b];
                     for &counter in &state.bumps {
@@ -1158,8 +1154,8 @@ impl AdServer {
                 }
             }
         }
-        for (bid_idx, owner) in self.owners.iter().enumerate() {
-            if let exchange::Owner::Bidder(b) = *owner
+        for (bid_idx, bid) in self.bids.iter().enumerate() {
+            if let exchange::Owner::Bidder(b) = exchange::Owner::of(bid.bidder, self.bidders.len())
                 && self.bidders[b].bidder.learns()
             {
                 let won = self.awards.iter().find(|award| award.bid == bid_idx);
