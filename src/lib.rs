@@ -10,6 +10,7 @@ pub mod adserver;
 pub mod auction;
 pub mod bidder;
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
 pub mod money;
 pub mod pacing;

@@ -1,7 +1,8 @@
 //! The `adsim` command line: argument parsing, progress, output folders and exit codes.
 //!
-//! Exit codes: 0 success, 2 invalid input (scenario, flags), 1 internal failure. This is the
-//! only place that reads the wall clock or uses `anyhow`.
+//! Exit codes: 0 success, 2 invalid input (scenario, flags, files), 1 internal failure, 3 a
+//! KPI regressed (`adsim check`). This is the only place that reads the wall clock or uses
+//! `anyhow`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use adsim::engine::Simulation;
+use adsim::experiment;
 use adsim::report;
 use adsim::scenario::{self, Scenario, ScenarioError};
 use adsim::time::SimDuration;
@@ -53,6 +55,98 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Run this many replications (seeds derived from the master seed) in parallel and
+        /// report each KPI's mean, standard error and 95% confidence interval.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: u32,
+        /// Worker threads for replications [default: one per core].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+    },
+    /// Run two scenarios on the same seeds and compare their KPIs with paired 95% intervals.
+    Compare {
+        /// Scenario A (the reference).
+        a: PathBuf,
+        /// Scenario B (the candidate); differences are B − A.
+        b: PathBuf,
+        /// Output folder [default: runs/compare-<A>-vs-<B>/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Master seed for both [default: A's `seed`].
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Override a field in both scenarios (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Override a field in A only (repeatable, after `--set`).
+        #[arg(long = "set-a", value_name = "PATH=VALUE")]
+        overrides_a: Vec<String>,
+        /// Override a field in B only (repeatable, after `--set`).
+        #[arg(long = "set-b", value_name = "PATH=VALUE")]
+        overrides_b: Vec<String>,
+        /// Replications (seeds) per scenario.
+        #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: u32,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a scenario over a grid of field values (every combination), in parallel.
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// A field and its values, e.g. `--grid exchange.floor_cpm=0,1,2.5` (repeatable; the
+        /// grid is every combination, the first `--grid` varying slowest). Commas inside
+        /// brackets, braces or quotes do not split values.
+        #[arg(long = "grid", value_name = "PATH=V1,V2,…", required = true)]
+        grid: Vec<String>,
+        /// Output folder [default: runs/sweep-<scenario name>/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Master seed for every point [default: the scenario's `seed`].
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Override a field at every point (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Replications (seeds) per point; every point uses the same seeds.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: u32,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Fail (exit code 3) when a KPI is worse than a stored baseline beyond a tolerance.
+    Check {
+        /// Scenario file (TOML): the candidate.
+        scenario: PathBuf,
+        /// Baseline: a run's summary.json (one run, compared on its seed), or the
+        /// replications.csv of `adsim run --replications N` (compared seed by seed, with
+        /// paired 95% intervals).
+        #[arg(long, value_name = "FILE")]
+        baseline: PathBuf,
+        /// Relative change of a KPI, against the baseline, that is tolerated in the worse
+        /// direction (0.01 = 1%).
+        #[arg(long, value_name = "FRACTION", default_value_t = 0.01)]
+        tolerance: f64,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Also write check.csv into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// Print nothing but errors (the exit code still tells).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Check a scenario file and report every problem found.
     Validate {
@@ -73,8 +167,83 @@ fn main() -> ExitCode {
             seed,
             overrides,
             quiet,
+            replications: 1,
+            threads: _,
         } => load(&scenario, &overrides, seed)
             .and_then(|loaded| run(&loaded, out, quiet).map_err(Failure::Internal)),
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            overrides,
+            quiet,
+            replications,
+            threads,
+        } => load(&scenario, &overrides, seed).and_then(|loaded| {
+            with_threads(threads, || {
+                replicate(&loaded, out, replications as usize, quiet).map_err(Failure::Internal)
+            })
+        }),
+        Command::Compare {
+            a,
+            b,
+            out,
+            seed,
+            overrides,
+            overrides_a,
+            overrides_b,
+            replications,
+            threads,
+            quiet,
+        } => {
+            let both = |own: &[String]| -> Vec<String> {
+                overrides.iter().chain(own).cloned().collect()
+            };
+            load(&a, &both(&overrides_a), seed).and_then(|loaded_a| {
+                let seed = seed.unwrap_or(loaded_a.seed);
+                let loaded_b = load(&b, &both(&overrides_b), Some(seed))?;
+                with_threads(threads, || {
+                    compare(&loaded_a, &loaded_b, out, replications as usize, quiet)
+                        .map_err(Failure::Internal)
+                })
+            })
+        }
+        Command::Sweep {
+            scenario,
+            grid,
+            out,
+            seed,
+            overrides,
+            replications,
+            threads,
+            quiet,
+        } => sweep_points(&scenario, &grid, &overrides, seed).and_then(|(paths, points)| {
+            with_threads(threads, || {
+                sweep(&paths, &points, out, replications as usize, quiet).map_err(Failure::Internal)
+            })
+        }),
+        Command::Check {
+            scenario,
+            baseline,
+            tolerance,
+            overrides,
+            out,
+            threads,
+            quiet,
+        } => {
+            if !(tolerance.is_finite() && tolerance >= 0.0) {
+                Err(Failure::Usage(format!(
+                    "--tolerance: expected a non-negative fraction, found {tolerance}"
+                )))
+            } else {
+                read_baseline(&baseline).and_then(|(master, values)| {
+                    let loaded = load(&scenario, &overrides, Some(master))?;
+                    with_threads(threads, || {
+                        check(&loaded, &values, tolerance, out, quiet)
+                    })
+                })
+            }
+        }
         Command::Validate {
             scenario,
             overrides,
@@ -96,6 +265,11 @@ fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::from(2)
         }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Regressed) => ExitCode::from(3),
         Err(Failure::Internal(error)) => {
             eprintln!("error: {error:#}");
             ExitCode::from(1)
@@ -105,7 +279,11 @@ fn main() -> ExitCode {
 
 enum Failure {
     Input(ScenarioError),
+    /// Bad flags or input files other than the scenario.
+    Usage(String),
     Internal(anyhow::Error),
+    /// `adsim check` found a regression.
+    Regressed,
 }
 
 fn load(path: &Path, overrides: &[String], seed: Option<u64>) -> Result<Scenario, Failure> {
@@ -188,4 +366,346 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
         );
     }
     Ok(())
+}
+
+/// Runs `work` on a pool of `threads` workers (rayon's default, one per core, if `None`).
+fn with_threads<T>(threads: Option<u32>, work: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, Failure>
+where
+    T: Send,
+{
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = threads {
+        builder = builder.num_threads(threads as usize);
+    }
+    let pool = builder
+        .build()
+        .map_err(|error| Failure::Internal(anyhow::anyhow!("cannot start worker threads: {error}")))?;
+    pool.install(work)
+}
+
+/// A progress bar counting finished runs, drawn on a terminal only.
+fn runs_bar(total: usize, quiet: bool) -> ProgressBar {
+    let target = if !quiet && std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total as u64), target);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs · {elapsed} · ETA {eta}")
+            .expect("progress template is valid"),
+    );
+    bar
+}
+
+fn out_folder(out: Option<PathBuf>, default: String) -> anyhow::Result<PathBuf> {
+    let dir = out.unwrap_or_else(|| Path::new("runs").join(default));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn write_all(dir: &Path, files: &[(&str, String)]) -> anyhow::Result<()> {
+    for (name, contents) in files {
+        report::write_atomic(dir, name, contents)
+            .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+fn jobs(scenario: &Scenario, replications: usize, render_first: bool) -> Vec<experiment::Job<'_>> {
+    (0..replications)
+        .map(|replication| experiment::Job {
+            scenario,
+            master_seed: scenario.seed,
+            replication,
+            render: render_first && replication == 0,
+        })
+        .collect()
+}
+
+/// `adsim run --replications N`: replication 0's usual files, plus replications.csv and
+/// kpis.csv.
+fn replicate(scenario: &Scenario, out: Option<PathBuf>, replications: usize, quiet: bool) -> anyhow::Result<()> {
+    let dir = out_folder(out, scenario.name.clone())?;
+    let bar = runs_bar(replications, quiet);
+    let results = experiment::run_jobs(&jobs(scenario, replications, true), &|| bar.inc(1));
+    bar.finish_and_clear();
+    let estimates = experiment::estimates(&results);
+    let mut files: Vec<(&str, String)> = results[0].files.clone().unwrap_or_default();
+    files.push(("replications.csv", report::experiment::replications_csv(&results)));
+    files.push(("kpis.csv", report::experiment::kpis_csv(&estimates)));
+    write_all(&dir, &files)?;
+    if !quiet {
+        println!(
+            "{} · {} replications (seeds from {}) · 95% intervals\n\n{}\noutputs in {}",
+            scenario.name,
+            replications,
+            scenario.seed,
+            report::experiment::kpis_table(&estimates),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn compare(a: &Scenario, b: &Scenario, out: Option<PathBuf>, replications: usize, quiet: bool) -> anyhow::Result<()> {
+    let dir = out_folder(out, format!("compare-{}-vs-{}", a.name, b.name))?;
+    let mut all = jobs(a, replications, false);
+    all.extend(jobs(b, replications, false));
+    let bar = runs_bar(all.len(), quiet);
+    let mut results = experiment::run_jobs(&all, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let results_b = results.split_off(replications);
+    let comparisons = experiment::compare(&results, &results_b);
+    write_all(
+        &dir,
+        &[
+            ("compare.csv", report::experiment::compare_csv(&comparisons)),
+            (
+                "compare_replications.csv",
+                report::experiment::compare_replications_csv(&results, &results_b),
+            ),
+        ],
+    )?;
+    if !quiet {
+        println!(
+            "A = {} · B = {} · {} paired replications (seeds from {})\n\n{}\noutputs in {}",
+            a.name,
+            b.name,
+            replications,
+            a.seed,
+            report::experiment::compare_table(&comparisons),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Splits a `--grid` value list on commas outside brackets, braces and quotes.
+fn split_values(list: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut current = String::new();
+    for c in list.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '[' | '{' if !quoted => depth += 1,
+            ']' | '}' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                values.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    values.push(current.trim().to_string());
+    values
+}
+
+/// The grid's paths and its points: each point's values and its loaded scenario.
+#[allow(clippy::type_complexity)]
+fn sweep_points(
+    path: &Path,
+    grid: &[String],
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<(Vec<String>, Vec<(Vec<String>, Scenario)>), Failure> {
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for spec in grid {
+        let Some((key, list)) = spec.split_once('=') else {
+            return Err(Failure::Usage(format!(
+                "--grid {spec:?}: expected PATH=V1,V2,… such as exchange.floor_cpm=0,1,2"
+            )));
+        };
+        let values = split_values(list);
+        if key.trim().is_empty() || values.iter().any(String::is_empty) {
+            return Err(Failure::Usage(format!(
+                "--grid {spec:?}: expected a field path and non-empty values"
+            )));
+        }
+        axes.push((key.trim().to_string(), values));
+    }
+    let mut combinations: Vec<Vec<String>> = vec![Vec::new()];
+    for (_, values) in &axes {
+        combinations = combinations
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |value| {
+                    let mut next = prefix.clone();
+                    next.push(value.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    let paths: Vec<String> = axes.iter().map(|(key, _)| key.clone()).collect();
+    let mut points = Vec::new();
+    let mut master = seed;
+    for values in combinations {
+        let mut all: Vec<String> = overrides.to_vec();
+        all.extend(paths.iter().zip(&values).map(|(key, value)| format!("{key}={value}")));
+        let loaded = load(path, &all, master)?;
+        master = Some(loaded.seed);
+        points.push((values, loaded));
+    }
+    Ok((paths, points))
+}
+
+fn sweep(
+    paths: &[String],
+    points: &[(Vec<String>, Scenario)],
+    out: Option<PathBuf>,
+    replications: usize,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let name = points[0].1.name.clone();
+    let dir = out_folder(out, format!("sweep-{name}"))?;
+    let all: Vec<experiment::Job<'_>> = points
+        .iter()
+        .flat_map(|(_, scenario)| jobs(scenario, replications, false))
+        .collect();
+    let bar = runs_bar(all.len(), quiet);
+    let results = experiment::run_jobs(&all, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let grouped: Vec<report::experiment::Point<'_>> = points
+        .iter()
+        .zip(results.chunks(replications))
+        .map(|((values, _), results)| report::experiment::Point {
+            values: values.iter().map(String::as_str).collect(),
+            results,
+        })
+        .collect();
+    let (tidy, summary) = report::experiment::sweep_csvs(paths, &grouped);
+    write_all(&dir, &[("sweep.csv", tidy), ("sweep_summary.csv", summary)])?;
+    if !quiet {
+        println!(
+            "{name} · {} points × {} replications · outputs in {}",
+            points.len(),
+            replications,
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads a baseline: `(master seed, KPI values per replication in KPIS order)`.
+fn read_baseline(path: &Path) -> Result<(u64, Vec<Vec<f64>>), Failure> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Failure::Usage(format!("cannot read baseline {shown}: {error}")))?;
+    if path.extension().is_some_and(|ext| ext == "json") {
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|error| Failure::Usage(format!("{shown}: not JSON: {error}")))?;
+        let seed = json["seed"].as_u64().ok_or_else(|| {
+            Failure::Usage(format!("{shown}: no `seed`: expected an adsim summary.json"))
+        })?;
+        let values = experiment::KPIS
+            .iter()
+            .map(|kpi| {
+                json["kpis"][kpi.name].as_f64().ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "{shown}: no `kpis.{}`: expected the summary.json of adsim 0.1 (output schema 3) or later",
+                        kpi.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<f64>, Failure>>()?;
+        return Ok((seed, vec![values]));
+    }
+    // replications.csv: replication,seed,kpi,value
+    let mut rows: Vec<(u64, Vec<Option<f64>>)> = Vec::new();
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, "replication,seed,kpi,value")) => {}
+        _ => {
+            return Err(Failure::Usage(format!(
+                "{shown}:1: expected the header `replication,seed,kpi,value` of a replications.csv (or a summary.json)"
+            )));
+        }
+    }
+    for (idx, line) in lines {
+        let line_no = idx + 1;
+        let fields: Vec<&str> = line.split(',').collect();
+        let bad = |what: &str| Failure::Usage(format!("{shown}:{line_no}: {what}"));
+        let [replication, seed, kpi, value] = fields[..] else {
+            return Err(bad("expected 4 fields: replication,seed,kpi,value"));
+        };
+        let replication: usize = replication
+            .parse()
+            .map_err(|_| bad("column `replication`: expected a whole number"))?;
+        let seed: u64 = seed.parse().map_err(|_| bad("column `seed`: expected a whole number"))?;
+        let value: f64 = value.parse().map_err(|_| bad("column `value`: expected a number"))?;
+        let Some(k) = experiment::KPIS.iter().position(|known| known.name == kpi) else {
+            return Err(bad(&format!("column `kpi`: unknown KPI \"{kpi}\"")));
+        };
+        if replication == rows.len() {
+            rows.push((seed, vec![None; experiment::KPIS.len()]));
+        }
+        match rows.get_mut(replication) {
+            Some((row_seed, values)) if *row_seed == seed => values[k] = Some(value),
+            _ => return Err(bad("replications must be in order, each with one seed")),
+        }
+    }
+    let Some(&(master, _)) = rows.first() else {
+        return Err(Failure::Usage(format!("{shown}: no replications")));
+    };
+    let mut values = Vec::new();
+    for (r, (seed, row)) in rows.into_iter().enumerate() {
+        if seed != experiment::replication_seed(master, r) {
+            return Err(Failure::Usage(format!(
+                "{shown}: replication {r} has seed {seed}, not the seed adsim derives from {master}"
+            )));
+        }
+        let complete: Option<Vec<f64>> = row.into_iter().collect();
+        values.push(complete.ok_or_else(|| {
+            Failure::Usage(format!("{shown}: replication {r} lacks some KPIs"))
+        })?);
+    }
+    Ok((master, values))
+}
+
+fn check(
+    scenario: &Scenario,
+    baseline: &[Vec<f64>],
+    tolerance: f64,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let bar = runs_bar(baseline.len(), quiet);
+    let results = experiment::run_jobs(&jobs(scenario, baseline.len(), false), &|| bar.inc(1));
+    bar.finish_and_clear();
+    let rows = experiment::check(baseline, &results, tolerance);
+    if let Some(out) = out {
+        let dir = out_folder(Some(out), String::new()).map_err(Failure::Internal)?;
+        write_all(&dir, &[("check.csv", report::experiment::check_csv(&rows))])
+            .map_err(Failure::Internal)?;
+    }
+    let regressed: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.verdict == experiment::Verdict::Regressed)
+        .map(|row| row.kpi.name)
+        .collect();
+    if !quiet {
+        println!(
+            "{} · {} run(s) on the baseline's seeds · tolerance {}%\n\n{}",
+            scenario.name,
+            baseline.len(),
+            tolerance * 100.0,
+            report::experiment::check_table(&rows)
+        );
+        if regressed.is_empty() {
+            println!("check passed: no KPI is worse beyond the tolerance");
+        } else {
+            println!("check FAILED: {} regressed", regressed.join(", "));
+        }
+    }
+    if regressed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Regressed)
+    }
 }

@@ -6,6 +6,8 @@
 //! of the scenario, the seed and the adsim version: numbers are formatted deterministically and
 //! rows come in a fixed order.
 
+pub mod experiment;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,9 @@ pub struct Summary {
     pub bidders: Vec<BidderSummary>,
     /// The guaranteed-delivery plan, with an `[allocation]` table.
     pub allocation: Option<AllocationSummary>,
+    /// The run-level KPIs that replications, comparisons, sweeps and `adsim check` use
+    /// (`experiment::KPIS`), by name: a `check` baseline reads them from here.
+    pub kpis: std::collections::BTreeMap<&'static str, f64>,
 }
 
 /// A figure for each plan kind.
@@ -404,6 +409,18 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
         },
         bidders,
         allocation: allocation_summary(scenario, simulation),
+        kpis: std::collections::BTreeMap::new(),
+    }
+    .with_kpis()
+}
+
+impl Summary {
+    fn with_kpis(mut self) -> Summary {
+        self.kpis = crate::experiment::KPIS
+            .iter()
+            .map(|kpi| (kpi.name, (kpi.read)(&self)))
+            .collect();
+        self
     }
 }
 
