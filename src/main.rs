@@ -28,8 +28,9 @@ use adsim::time::SimDuration;
 #[command(
     long_about = "Ad-server and bidder simulator for streaming-video advertising.\n\n\
     A scenario file (TOML) describes members, viewing, the content slate, ad breaks and line items; \
-    `adsim run` simulates it and writes summary.json, delivery.csv, inventory.csv and run.json.\n\n\
-    Exit codes: 0 success, 2 invalid input, 1 internal error."
+    `adsim run` simulates it and writes summary.json, delivery.csv, inventory.csv and run.json; \
+    `compare`, `sweep` and `check` run experiments over seeds (docs/experiments.md).\n\n\
+    Exit codes: 0 success, 2 invalid input, 1 internal error, 3 a KPI regressed (check)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -196,9 +197,8 @@ fn main() -> ExitCode {
             threads,
             quiet,
         } => {
-            let both = |own: &[String]| -> Vec<String> {
-                overrides.iter().chain(own).cloned().collect()
-            };
+            let both =
+                |own: &[String]| -> Vec<String> { overrides.iter().chain(own).cloned().collect() };
             load(&a, &both(&overrides_a), seed).and_then(|loaded_a| {
                 let seed = seed.unwrap_or(loaded_a.seed);
                 let loaded_b = load(&b, &both(&overrides_b), Some(seed))?;
@@ -238,9 +238,7 @@ fn main() -> ExitCode {
             } else {
                 read_baseline(&baseline).and_then(|(master, values)| {
                     let loaded = load(&scenario, &overrides, Some(master))?;
-                    with_threads(threads, || {
-                        check(&loaded, &values, tolerance, out, quiet)
-                    })
+                    with_threads(threads, || check(&loaded, &values, tolerance, out, quiet))
                 })
             }
         }
@@ -369,7 +367,10 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
 }
 
 /// Runs `work` on a pool of `threads` workers (rayon's default, one per core, if `None`).
-fn with_threads<T>(threads: Option<u32>, work: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, Failure>
+fn with_threads<T>(
+    threads: Option<u32>,
+    work: impl FnOnce() -> Result<T, Failure> + Send,
+) -> Result<T, Failure>
 where
     T: Send,
 {
@@ -377,9 +378,9 @@ where
     if let Some(threads) = threads {
         builder = builder.num_threads(threads as usize);
     }
-    let pool = builder
-        .build()
-        .map_err(|error| Failure::Internal(anyhow::anyhow!("cannot start worker threads: {error}")))?;
+    let pool = builder.build().map_err(|error| {
+        Failure::Internal(anyhow::anyhow!("cannot start worker threads: {error}"))
+    })?;
     pool.install(work)
 }
 
@@ -426,14 +427,22 @@ fn jobs(scenario: &Scenario, replications: usize, render_first: bool) -> Vec<exp
 
 /// `adsim run --replications N`: replication 0's usual files, plus replications.csv and
 /// kpis.csv.
-fn replicate(scenario: &Scenario, out: Option<PathBuf>, replications: usize, quiet: bool) -> anyhow::Result<()> {
+fn replicate(
+    scenario: &Scenario,
+    out: Option<PathBuf>,
+    replications: usize,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let dir = out_folder(out, scenario.name.clone())?;
     let bar = runs_bar(replications, quiet);
     let results = experiment::run_jobs(&jobs(scenario, replications, true), &|| bar.inc(1));
     bar.finish_and_clear();
     let estimates = experiment::estimates(&results);
     let mut files: Vec<(&str, String)> = results[0].files.clone().unwrap_or_default();
-    files.push(("replications.csv", report::experiment::replications_csv(&results)));
+    files.push((
+        "replications.csv",
+        report::experiment::replications_csv(&results),
+    ));
     files.push(("kpis.csv", report::experiment::kpis_csv(&estimates)));
     write_all(&dir, &files)?;
     if !quiet {
@@ -449,7 +458,13 @@ fn replicate(scenario: &Scenario, out: Option<PathBuf>, replications: usize, qui
     Ok(())
 }
 
-fn compare(a: &Scenario, b: &Scenario, out: Option<PathBuf>, replications: usize, quiet: bool) -> anyhow::Result<()> {
+fn compare(
+    a: &Scenario,
+    b: &Scenario,
+    out: Option<PathBuf>,
+    replications: usize,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let dir = out_folder(out, format!("compare-{}-vs-{}", a.name, b.name))?;
     let mut all = jobs(a, replications, false);
     all.extend(jobs(b, replications, false));
@@ -547,7 +562,12 @@ fn sweep_points(
     let mut master = seed;
     for values in combinations {
         let mut all: Vec<String> = overrides.to_vec();
-        all.extend(paths.iter().zip(&values).map(|(key, value)| format!("{key}={value}")));
+        all.extend(
+            paths
+                .iter()
+                .zip(&values)
+                .map(|(key, value)| format!("{key}={value}")),
+        );
         let loaded = load(path, &all, master)?;
         master = Some(loaded.seed);
         points.push((values, loaded));
@@ -601,7 +621,9 @@ fn read_baseline(path: &Path) -> Result<(u64, Vec<Vec<f64>>), Failure> {
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|error| Failure::Usage(format!("{shown}: not JSON: {error}")))?;
         let seed = json["seed"].as_u64().ok_or_else(|| {
-            Failure::Usage(format!("{shown}: no `seed`: expected an adsim summary.json"))
+            Failure::Usage(format!(
+                "{shown}: no `seed`: expected an adsim summary.json"
+            ))
         })?;
         let values = experiment::KPIS
             .iter()
@@ -637,8 +659,12 @@ fn read_baseline(path: &Path) -> Result<(u64, Vec<Vec<f64>>), Failure> {
         let replication: usize = replication
             .parse()
             .map_err(|_| bad("column `replication`: expected a whole number"))?;
-        let seed: u64 = seed.parse().map_err(|_| bad("column `seed`: expected a whole number"))?;
-        let value: f64 = value.parse().map_err(|_| bad("column `value`: expected a number"))?;
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| bad("column `seed`: expected a whole number"))?;
+        let value: f64 = value
+            .parse()
+            .map_err(|_| bad("column `value`: expected a number"))?;
         let Some(k) = experiment::KPIS.iter().position(|known| known.name == kpi) else {
             return Err(bad(&format!("column `kpi`: unknown KPI \"{kpi}\"")));
         };
@@ -661,9 +687,11 @@ fn read_baseline(path: &Path) -> Result<(u64, Vec<Vec<f64>>), Failure> {
             )));
         }
         let complete: Option<Vec<f64>> = row.into_iter().collect();
-        values.push(complete.ok_or_else(|| {
-            Failure::Usage(format!("{shown}: replication {r} lacks some KPIs"))
-        })?);
+        values.push(
+            complete.ok_or_else(|| {
+                Failure::Usage(format!("{shown}: replication {r} lacks some KPIs"))
+            })?,
+        );
     }
     Ok((master, values))
 }

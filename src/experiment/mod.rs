@@ -174,7 +174,9 @@ pub fn replication_seed(master: u64, r: usize) -> u64 {
     if r == 0 {
         return master;
     }
-    let mut z = master.wrapping_add(r as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = master
+        .wrapping_add(r as u64)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)

@@ -91,8 +91,7 @@ pub fn welch(a: &[f64], b: &[f64]) -> Estimate {
     // Welch–Satterthwaite degrees of freedom; with two zero variances any df gives a zero
     // half-width.
     let df = if va + vb > 0.0 {
-        (va + vb).powi(2)
-            / (va.powi(2) / (a.len() - 1) as f64 + vb.powi(2) / (b.len() - 1) as f64)
+        (va + vb).powi(2) / (va.powi(2) / (a.len() - 1) as f64 + vb.powi(2) / (b.len() - 1) as f64)
     } else {
         (a.len() + b.len() - 2) as f64
     };

@@ -100,10 +100,17 @@ pub fn sweep_csvs(paths: &[String], points: &[Point<'_>]) -> (String, String) {
     let mut tidy = format!("point{header},replication,seed,kpi,value\n");
     let mut summary = format!("point{header},kpi,direction,n,mean,se,ci_low,ci_high\n");
     for (idx, point) in points.iter().enumerate() {
+        // A TOML string value (`"first_price"`) is written without its quotes.
         let values: String = point
             .values
             .iter()
-            .map(|v| format!(",{}", csv_field(v)))
+            .map(|v| {
+                let bare = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
+                format!(",{}", csv_field(bare))
+            })
             .collect();
         for (r, result) in point.results.iter().enumerate() {
             for (kpi, value) in KPIS.iter().zip(&result.kpis) {
@@ -134,9 +141,8 @@ pub fn sweep_csvs(paths: &[String], points: &[Point<'_>]) -> (String, String) {
 /// `check.csv`: per KPI, the baseline, the change and its interval, the allowed band and the
 /// verdict.
 pub fn check_csv(rows: &[CheckRow]) -> String {
-    let mut out = String::from(
-        "kpi,direction,n,baseline,candidate,change,ci_low,ci_high,allowed,verdict\n",
-    );
+    let mut out =
+        String::from("kpi,direction,n,baseline,candidate,change,ci_low,ci_high,allowed,verdict\n");
     for row in rows {
         let _ = writeln!(
             out,
@@ -230,7 +236,11 @@ pub fn compare_table(comparisons: &[Comparison]) -> String {
             short(c.b.mean),
             short(c.difference.mean),
             relative,
-            format!("[{}, {}]", short(c.difference.low), short(c.difference.high))
+            format!(
+                "[{}, {}]",
+                short(c.difference.low),
+                short(c.difference.high)
+            )
         );
     }
     out

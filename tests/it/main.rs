@@ -6,6 +6,7 @@ mod bad_input;
 mod budget_pacing;
 mod cli;
 mod determinism;
+mod experiments;
 mod invariants;
 mod pacing;
 mod response;
