@@ -481,6 +481,10 @@ fn compare(
                 "compare_replications.csv",
                 report::experiment::compare_replications_csv(&results, &results_b),
             ),
+            (
+                "report.html",
+                report::html::compare_report(&a.name, &b.name, replications, &comparisons),
+            ),
         ],
     )?;
     if !quiet {
@@ -600,7 +604,27 @@ fn sweep(
         })
         .collect();
     let (tidy, summary) = report::experiment::sweep_csvs(paths, &grouped);
-    write_all(&dir, &[("sweep.csv", tidy), ("sweep_summary.csv", summary)])?;
+    let labelled: Vec<(String, Vec<experiment::stats::Estimate>)> = grouped
+        .iter()
+        .map(|point| {
+            let label = point
+                .values
+                .iter()
+                .map(|v| v.trim_matches('"'))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            (label, experiment::estimates(point.results))
+        })
+        .collect();
+    let html = report::html::sweep_report(&name, paths, &labelled);
+    write_all(
+        &dir,
+        &[
+            ("sweep.csv", tidy),
+            ("sweep_summary.csv", summary),
+            ("report.html", html),
+        ],
+    )?;
     if !quiet {
         println!(
             "{name} · {} points × {} replications · outputs in {}",

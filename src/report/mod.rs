@@ -7,6 +7,7 @@
 //! rows come in a fixed order.
 
 pub mod experiment;
+pub mod html;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -872,6 +873,10 @@ pub fn render(
     if let Some(landscape) = bid_landscape_csv(simulation) {
         files.push(("bid_landscape.csv", landscape));
     }
+    files.push((
+        "report.html",
+        html::run_report(scenario, simulation, &summary),
+    ));
     (summary, files)
 }
 

@@ -2,7 +2,12 @@
 
 use crate::{adsim, scenario_path};
 
-const DETERMINISTIC_FILES: [&str; 3] = ["summary.json", "delivery.csv", "inventory.csv"];
+const DETERMINISTIC_FILES: [&str; 4] = [
+    "summary.json",
+    "delivery.csv",
+    "inventory.csv",
+    "report.html",
+];
 
 fn run_into(dir: &std::path::Path, extra: &[&str]) {
     run_scenario_into("quickstart.toml", dir, extra);

@@ -7,6 +7,7 @@ mod budget_pacing;
 mod cli;
 mod determinism;
 mod experiments;
+mod html;
 mod invariants;
 mod pacing;
 mod response;
