@@ -17,7 +17,7 @@ s="$root/scenarios"
   --out "$work/b"
 "$adsim" run "$s/quickstart.toml" --set duration=12h -q --out "$work/quickstart"
 export ADSIM_COMPARE="$work/compare" ADSIM_SWEEP="$work/sweep" ADSIM_RUN_A="$work/a" \
-  ADSIM_RUN_B="$work/b" ADSIM_RUN="$work/quickstart" MPLBACKEND=Agg
+  ADSIM_RUN_B="$work/b" ADSIM_RUN="$work/quickstart"
 python3 -m jupyter nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=python3 \
   --ExecutePreprocessor.timeout=300 --output-dir "$work/executed" \
   "$root/notebooks/policy_comparison.ipynb" "$root/notebooks/delivery_and_inventory.ipynb"
