@@ -56,6 +56,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Inventory export grain (shorthand for `--set inventory.grain=…`).
+        #[arg(long, value_name = "GRAIN", value_parser = ["hour", "day"])]
+        inventory_grain: Option<String>,
         /// Run this many replications (seeds derived from the master seed) in parallel and
         /// report each KPI's mean, standard error and 95% confidence interval.
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -168,9 +171,10 @@ fn main() -> ExitCode {
             seed,
             overrides,
             quiet,
+            inventory_grain,
             replications: 1,
             threads: _,
-        } => load(&scenario, &overrides, seed)
+        } => load(&scenario, &with_grain(overrides, inventory_grain), seed)
             .and_then(|loaded| run(&loaded, out, quiet).map_err(Failure::Internal)),
         Command::Run {
             scenario,
@@ -178,9 +182,10 @@ fn main() -> ExitCode {
             seed,
             overrides,
             quiet,
+            inventory_grain,
             replications,
             threads,
-        } => load(&scenario, &overrides, seed).and_then(|loaded| {
+        } => load(&scenario, &with_grain(overrides, inventory_grain), seed).and_then(|loaded| {
             with_threads(threads, || {
                 replicate(&loaded, out, replications as usize, quiet).map_err(Failure::Internal)
             })
@@ -760,4 +765,12 @@ fn check(
     } else {
         Err(Failure::Regressed)
     }
+}
+
+/// The overrides with `--inventory-grain` appended as the last one.
+fn with_grain(mut overrides: Vec<String>, grain: Option<String>) -> Vec<String> {
+    if let Some(grain) = grain {
+        overrides.push(format!("inventory.grain=\"{grain}\""));
+    }
+    overrides
 }

@@ -1,14 +1,15 @@
 //! Metrics: the counters a run accumulates. Pure data; `report` turns them into files.
 //!
-//! Hourly series are indexed by whole hours since the run start. Inventory is kept per hour
-//! and per segment of country × device × genre, the grain forecasting jobs train on.
+//! Hourly series are indexed by whole hours since the run start. Inventory is kept per period
+//! (an hour or a UTC day) and per segment of the scenario's inventory keys (by default country ×
+//! device × genre), the grain forecasting jobs train on.
 
 use hdrhistogram::Histogram;
 
 use crate::money::Micros;
 use crate::response::{Outcome, Responder, Response, ResponseKind};
 use crate::time::{SimDuration, SimTime};
-use crate::traffic::{AdRequest, DIM_COUNTRY, DIM_DEVICE, Dimensions};
+use crate::traffic::{AdRequest, Dimensions};
 
 /// Per line item totals, in scenario order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,28 +67,92 @@ pub struct Metrics {
     /// `pacer_hourly[hour * (n_items + n_bidders) + owner]`: the pacer's participation and bid
     /// multiplier as decided at the hour's last pacing tick (NaN if none).
     pub pacer_hourly: Vec<(f32, f32)>,
-    /// `inventory[((hour * n_countries + country) * n_devices + device) * n_genres + genre]`.
+    /// Inventory cells: `inventory[period * cells_per_period + segment]`, the segment a
+    /// mixed-radix index over the inventory keys' values (the first key most significant).
     pub inventory: Vec<Cell>,
-    pub n_countries: usize,
-    pub n_devices: usize,
-    pub n_genres: usize,
-    genre_dim: usize,
+    pub inventory_layout: InventoryLayout,
+    /// Requests, opportunities and impressions per hour of the run, whatever the inventory
+    /// grain (for the report's charts).
+    pub hourly: Vec<Cell>,
+}
+
+/// How inventory is cut: the period (an hour or a UTC day) and the segment keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryLayout {
+    /// Request dimensions that form a segment, with their number of values.
+    pub keys: Vec<(usize, usize)>,
+    pub period: SimDuration,
+    pub n_periods: usize,
+    pub cells_per_period: usize,
+}
+
+impl InventoryLayout {
+    /// Cells for `keys` (dimension indices) over a run from `start` to `end` cut into
+    /// `period`s (an hour or a day; the run starts on a whole hour, and daily periods are UTC
+    /// days, the first one possibly partial).
+    pub fn new(
+        keys: &[usize],
+        period: SimDuration,
+        start: SimTime,
+        end: SimTime,
+        dims: &Dimensions,
+    ) -> InventoryLayout {
+        let first = start.0.div_euclid(period.0);
+        let last = (end.0 - 1).div_euclid(period.0);
+        let keys: Vec<(usize, usize)> = keys
+            .iter()
+            .map(|&dim| (dim, dims.list[dim].values.len()))
+            .collect();
+        InventoryLayout {
+            cells_per_period: keys.iter().map(|&(_, n)| n).product(),
+            keys,
+            period,
+            n_periods: (last - first + 1).max(0) as usize,
+        }
+    }
+
+    /// The period index of `at` (periods are aligned on multiples of `period` since the epoch).
+    #[inline]
+    pub fn period_of(&self, at: SimTime, start: SimTime) -> usize {
+        (at.0.div_euclid(self.period.0) - start.0.div_euclid(self.period.0)) as usize
+    }
+
+    /// Start of period `idx`.
+    pub fn period_start(&self, idx: usize, start: SimTime) -> SimTime {
+        SimTime((start.0.div_euclid(self.period.0) + idx as i64) * self.period.0)
+    }
+
+    /// The segment index of a request's values.
+    #[inline]
+    pub fn segment(&self, values: &[u16]) -> usize {
+        self.keys
+            .iter()
+            .fold(0, |index, &(dim, n)| index * n + usize::from(values[dim]))
+    }
+
+    /// The value index of each key for segment `segment`.
+    pub fn decode(&self, mut segment: usize) -> Vec<usize> {
+        let mut values = vec![0; self.keys.len()];
+        for (slot, &(_, n)) in values.iter_mut().zip(&self.keys).rev() {
+            *slot = segment % n;
+            segment /= n;
+        }
+        values
+    }
 }
 
 impl Metrics {
-    /// Counters for a run from `start` to `end`; the bid landscape is kept if `landscape`.
+    /// Counters for a run from `start` to `end`; the bid landscape is kept if `landscape`;
+    /// inventory is cut as `layout` says.
     pub fn new(
         start: SimTime,
         end: SimTime,
         n_items: usize,
         n_bidders: usize,
-        dims: &Dimensions,
+        layout: InventoryLayout,
         landscape: bool,
     ) -> Metrics {
         let n_hours = ((end - start).0 as u64).div_ceil(SimDuration::HOUR.0 as u64) as usize;
-        let n_countries = dims.list[DIM_COUNTRY].values.len();
-        let n_devices = dims.list[DIM_DEVICE].values.len();
-        let n_genres = dims.list[dims.genre()].values.len();
         Metrics {
             start,
             n_hours,
@@ -104,11 +169,9 @@ impl Metrics {
             },
             responses_hourly: Vec::new(),
             pacer_hourly: vec![(f32::NAN, f32::NAN); n_hours * (n_items + n_bidders)],
-            inventory: vec![Cell::default(); n_hours * n_countries * n_devices * n_genres],
-            n_countries,
-            n_devices,
-            n_genres,
-            genre_dim: dims.genre(),
+            inventory: vec![Cell::default(); layout.n_periods * layout.cells_per_period],
+            inventory_layout: layout,
+            hourly: vec![Cell::default(); n_hours],
         }
     }
 
@@ -214,16 +277,15 @@ impl Metrics {
         self.requests += 1;
         self.opportunities += u64::from(opportunities);
         self.impressions += u64::from(filled);
-        let cell = ((self.hour(request.at) * self.n_countries
-            + usize::from(request.values[DIM_COUNTRY]))
-            * self.n_devices
-            + usize::from(request.values[DIM_DEVICE]))
-            * self.n_genres
-            + usize::from(request.values[self.genre_dim]);
-        let cell = &mut self.inventory[cell];
-        cell.requests += 1;
-        cell.opportunities += opportunities;
-        cell.impressions += filled;
+        let layout = &self.inventory_layout;
+        let cell = layout.period_of(request.at, self.start) * layout.cells_per_period
+            + layout.segment(&request.values);
+        let hour = self.hour(request.at);
+        for cell in [&mut self.inventory[cell], &mut self.hourly[hour]] {
+            cell.requests += 1;
+            cell.opportunities += opportunities;
+            cell.impressions += filled;
+        }
     }
 }
 

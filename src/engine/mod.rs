@@ -106,7 +106,13 @@ pub fn metrics_for(scenario: &Scenario, dims: &crate::traffic::Dimensions) -> Me
         scenario.end,
         scenario.adserver.line_items.len(),
         scenario.adserver.bidders.len(),
-        dims,
+        crate::metrics::InventoryLayout::new(
+            &scenario.inventory.keys,
+            scenario.inventory.period,
+            scenario.start,
+            scenario.end,
+            dims,
+        ),
         scenario.adserver.exchange.bid_landscape,
     )
 }

@@ -391,15 +391,13 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// Per hour: requests, opportunities, impressions and revenue [currency].
 fn hourly(scenario: &Scenario, metrics: &Metrics) -> Vec<(f64, f64, f64, f64)> {
-    let cells_per_hour = metrics.n_countries * metrics.n_devices * metrics.n_genres;
     let n_items = metrics.items.len();
     let n_bidders = metrics.bidders.len();
-    (0..metrics.n_hours)
-        .map(|hour| {
-            let cells = &metrics.inventory[hour * cells_per_hour..(hour + 1) * cells_per_hour];
-            let requests: f64 = cells.iter().map(|c| f64::from(c.requests)).sum();
-            let opportunities: f64 = cells.iter().map(|c| f64::from(c.opportunities)).sum();
-            let impressions: f64 = cells.iter().map(|c| f64::from(c.impressions)).sum();
+    metrics
+        .hourly
+        .iter()
+        .enumerate()
+        .map(|(hour, cell)| {
             let direct: f64 = scenario
                 .adserver
                 .line_items
@@ -412,7 +410,12 @@ fn hourly(scenario: &Scenario, metrics: &Metrics) -> Vec<(f64, f64, f64, f64)> {
             let programmatic: f64 = (0..n_bidders)
                 .map(|b| metrics.bidder_delivery[hour * n_bidders + b].1 as f64 / 1e6)
                 .sum();
-            (requests, opportunities, impressions, direct + programmatic)
+            (
+                f64::from(cell.requests),
+                f64::from(cell.opportunities),
+                f64::from(cell.impressions),
+                direct + programmatic,
+            )
         })
         .collect()
 }

@@ -20,7 +20,6 @@ use crate::metrics::{LANDSCAPE_BUCKET, LANDSCAPE_BUCKETS};
 use crate::money::Micros;
 use crate::scenario::Scenario;
 use crate::time::SimDuration;
-use crate::traffic::DIM_COUNTRY;
 
 /// Version of the output schema (summary.json, the CSV columns).
 pub const OUTPUT_SCHEMA_VERSION: u32 = 3;
@@ -642,36 +641,50 @@ fn control_columns(metrics: &crate::metrics::Metrics, hour: usize, owner: usize)
     )
 }
 
-/// `inventory.csv`: hour × country × device × genre requests, opportunities, impressions.
+/// `inventory.csv`: requests, opportunities and impressions per period (hour or UTC day) and
+/// segment of the inventory keys (by default country × device × genre).
 pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     let metrics = simulation.metrics();
+    let layout = &metrics.inventory_layout;
     let dims = &scenario.dims;
-    let countries = &dims.list[DIM_COUNTRY].values;
-    let devices = &dims.list[crate::traffic::DIM_DEVICE].values;
-    let genres = &dims.list[dims.genre()].values;
-    let mut out =
-        String::from("hour,country,device,genre,requests,opportunities,impressions,unfilled\n");
-    let mut cell_idx = 0;
-    for hour in 0..metrics.n_hours {
-        let hour_start = metrics.start + SimDuration::HOUR * hour as i64;
-        for country in countries {
-            for device in devices {
-                for genre in genres {
-                    let cell = metrics.inventory[cell_idx];
-                    cell_idx += 1;
-                    let _ = writeln!(
-                        out,
-                        "{hour_start},{},{},{},{},{},{},{}",
-                        csv_field(country),
-                        csv_field(device),
-                        csv_field(genre),
-                        cell.requests,
-                        cell.opportunities,
-                        cell.impressions,
-                        cell.opportunities - cell.impressions
-                    );
-                }
-            }
+    let period_name = if layout.period == SimDuration::DAY {
+        "day"
+    } else {
+        "hour"
+    };
+    let mut out = String::from(period_name);
+    for &(dim, _) in &layout.keys {
+        let _ = write!(out, ",{}", csv_field(&dims.list[dim].name));
+    }
+    out.push_str(",requests,opportunities,impressions,unfilled\n");
+    // Segment labels once: the key values of each segment, CSV-quoted and joined.
+    let labels: Vec<String> = (0..layout.cells_per_period)
+        .map(|segment| {
+            layout
+                .decode(segment)
+                .iter()
+                .zip(&layout.keys)
+                .map(|(&value, &(dim, _))| csv_field(&dims.list[dim].values[value]))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    for period in 0..layout.n_periods {
+        let at = layout
+            .period_start(period, metrics.start)
+            .max(metrics.start);
+        let cells = &metrics.inventory
+            [period * layout.cells_per_period..(period + 1) * layout.cells_per_period];
+        for (label, cell) in labels.iter().zip(cells) {
+            let separator = if label.is_empty() { "" } else { "," };
+            let _ = writeln!(
+                out,
+                "{at}{separator}{label},{},{},{},{}",
+                cell.requests,
+                cell.opportunities,
+                cell.impressions,
+                cell.opportunities - cell.impressions
+            );
         }
     }
     out

@@ -33,6 +33,18 @@ pub struct Scenario {
     pub traffic: SyntheticConfig,
     pub adserver: adserver::Config,
     pub dims: Dimensions,
+    /// How inventory is exported: segment keys (dimension indices) and period.
+    pub inventory: InventorySpec,
+}
+
+/// The `[inventory]` table, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventorySpec {
+    pub keys: Vec<usize>,
+    /// One hour or one day.
+    pub period: SimDuration,
+    /// Also write inventory.parquet.
+    pub parquet: bool,
 }
 
 impl Scenario {

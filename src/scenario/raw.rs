@@ -527,3 +527,15 @@ pub struct Allocation {
     #[serde(default)]
     pub forecast: Option<String>,
 }
+
+/// The `[inventory]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
+    #[serde(default)]
+    pub grain: Option<String>,
+    #[serde(default)]
+    pub parquet: Option<bool>,
+}

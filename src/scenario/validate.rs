@@ -30,6 +30,7 @@ const TOP_LEVEL: &[&str] = &[
     "bidders",
     "response",
     "allocation",
+    "inventory",
     "name",
     "seed",
     "start",
@@ -841,21 +842,29 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
         .as_ref()
         .map(|t| t.pre_roll.iter().chain(&t.mid_roll).copied().collect());
     let adserver = adserver(&mut c, dims.as_ref(), pods.as_deref(), start, duration);
+    let inventory = dims
+        .as_ref()
+        .and_then(|dims| inventory(&mut c, dims, start.zip(duration)));
 
-    match (name, start, duration, traffic, dims, adserver) {
-        (Some(name), Some(start), Some(duration), Some(traffic), Some(dims), Some(adserver))
-            if c.problems.is_empty() =>
-        {
-            Ok(Scenario {
-                name,
-                seed,
-                start,
-                end: start + duration,
-                traffic,
-                adserver,
-                dims,
-            })
-        }
+    match (name, start, duration, traffic, dims, adserver, inventory) {
+        (
+            Some(name),
+            Some(start),
+            Some(duration),
+            Some(traffic),
+            Some(dims),
+            Some(adserver),
+            Some(inventory),
+        ) if c.problems.is_empty() => Ok(Scenario {
+            name,
+            seed,
+            start,
+            end: start + duration,
+            traffic,
+            adserver,
+            dims,
+            inventory,
+        }),
         _ => {
             if c.problems.is_empty() {
                 c.problem("", "the scenario is incomplete");
@@ -867,6 +876,81 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
             Err(c.problems)
         }
     }
+}
+
+/// Most inventory cells a run may keep (periods × segments), about 240 MB of counters.
+const MAX_INVENTORY_CELLS: usize = 20_000_000;
+
+/// The `[inventory]` table: segment keys (default country, device, genre) and grain.
+fn inventory(
+    c: &mut Checker<'_>,
+    dims: &Dimensions,
+    run: Option<(SimTime, SimDuration)>,
+) -> Option<crate::scenario::InventorySpec> {
+    let present = c.get("inventory").is_some();
+    let raw: raw::Inventory = match c.section("inventory") {
+        Some(raw) => raw,
+        None if present => return None,
+        None => raw::Inventory::default(),
+    };
+    let names = raw
+        .keys
+        .unwrap_or_else(|| vec!["country".into(), "device".into(), "genre".into()]);
+    let mut keys = Vec::new();
+    for (idx, name) in names.iter().enumerate() {
+        match dims.index(name) {
+            Some(dim) if !keys.contains(&dim) => keys.push(dim),
+            Some(_) => c.problem(
+                &format!("inventory.keys.{idx}"),
+                format!("\"{name}\" is listed twice"),
+            ),
+            None => {
+                let known: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
+                c.problem(
+                    &format!("inventory.keys.{idx}"),
+                    format!(
+                        "unknown attribute \"{name}\", expected one of {}",
+                        quoted(&known)
+                    ),
+                );
+            }
+        }
+    }
+    let period = match raw.grain.as_deref() {
+        None | Some("hour") => Some(SimDuration::HOUR),
+        Some("day") => Some(SimDuration::DAY),
+        Some(other) => {
+            c.problem(
+                "inventory.grain",
+                format!("unknown grain \"{other}\", expected `hour` or `day`"),
+            );
+            None
+        }
+    };
+    if keys.len() != names.len() {
+        return None;
+    }
+    let period = period?;
+    if let Some((start, duration)) = run {
+        let layout =
+            crate::metrics::InventoryLayout::new(&keys, period, start, start + duration, dims);
+        let cells = layout.n_periods.saturating_mul(layout.cells_per_period);
+        if cells > MAX_INVENTORY_CELLS {
+            c.problem(
+                "inventory.keys",
+                format!(
+                    "{} periods × {} segments = {cells} inventory cells, more than the {MAX_INVENTORY_CELLS} a run keeps; use fewer or coarser keys, grain = \"day\", or a shorter run",
+                    layout.n_periods, layout.cells_per_period
+                ),
+            );
+            return None;
+        }
+    }
+    Some(crate::scenario::InventorySpec {
+        keys,
+        period,
+        parquet: raw.parquet.unwrap_or(false),
+    })
 }
 
 fn traffic(
