@@ -152,6 +152,34 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// How many impressions can still be sold to a targeting in a window, given the booked
+    /// guaranteed line items, on a forecast.
+    Avails {
+        /// Scenario file (TOML): its guaranteed line items are what is booked.
+        scenario: PathBuf,
+        /// Window start, a whole UTC hour [default: the scenario's start].
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Window end, a whole UTC hour [default: the scenario's end].
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Targeting of the new line item: `ATTRIBUTE=V1,V2` (repeatable; all must match).
+        #[arg(long = "target", value_name = "ATTRIBUTE=V1,…")]
+        target: Vec<String>,
+        /// Excluded values: `ATTRIBUTE=V1,V2` (repeatable).
+        #[arg(long = "exclude", value_name = "ATTRIBUTE=V1,…")]
+        exclude: Vec<String>,
+        /// Forecast: `oracle` (the scenario's expected traffic) or a forecast CSV
+        /// (docs/forecast.md) [default: the scenario's `allocation.forecast`, else oracle].
+        #[arg(long, value_name = "FILE")]
+        forecast: Option<String>,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a scenario file and report every problem found.
     Validate {
         /// Scenario file (TOML).
@@ -247,6 +275,18 @@ fn main() -> ExitCode {
                 })
             }
         }
+        Command::Avails {
+            scenario,
+            from,
+            to,
+            target,
+            exclude,
+            forecast,
+            overrides,
+            json,
+        } => avails_command(
+            &scenario, from, to, &target, &exclude, forecast, overrides, json,
+        ),
         Command::Validate {
             scenario,
             overrides,
@@ -773,4 +813,180 @@ fn with_grain(mut overrides: Vec<String>, grain: Option<String>) -> Vec<String> 
         overrides.push(format!("inventory.grain=\"{grain}\""));
     }
     overrides
+}
+
+/// `adsim avails`.
+#[allow(clippy::too_many_arguments)]
+fn avails_command(
+    path: &Path,
+    from: Option<String>,
+    to: Option<String>,
+    target: &[String],
+    exclude: &[String],
+    forecast: Option<String>,
+    mut overrides: Vec<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    // A forecast file named on the command line is relative to the current folder: pass it
+    // to the scenario loader (which reads and checks it) as an absolute path.
+    if let Some(forecast) = &forecast {
+        let value = if forecast == "oracle" {
+            "oracle".to_string()
+        } else {
+            let absolute = std::path::absolute(forecast)
+                .map_err(|error| Failure::Usage(format!("--forecast {forecast}: {error}")))?;
+            absolute.display().to_string()
+        };
+        // Without an [allocation] table in the scenario, the override makes one, which needs
+        // a plan (avails do not depend on it).
+        if load(path, &overrides, None)?.adserver.allocation.is_none() {
+            overrides.push("allocation.plan=\"optimal\"".to_string());
+        }
+        overrides.push(format!("allocation.forecast={}", toml_string(&value)));
+    }
+    let mut loaded = load(path, &overrides, None)?;
+    if loaded.adserver.allocation.is_none() {
+        // No [allocation] table: the oracle (or --forecast, which made one above).
+        loaded.adserver.allocation = Some(adsim::adserver::AllocationConfig {
+            plan: adsim::planning::PlanKind::Optimal,
+            forecast: adsim::adserver::ForecastSource::Oracle,
+        });
+    }
+    let source = loaded
+        .adserver
+        .allocation
+        .as_ref()
+        .map(|a| a.forecast.clone())
+        .expect("set above");
+    let hour = |flag: &str, text: Option<String>, default: adsim::time::SimTime| match text {
+        None => Ok(default),
+        Some(text) => match adsim::scenario::parse_utc(&text) {
+            Some(at) if at.0 % SimDuration::HOUR.0 == 0 => Ok(at),
+            _ => Err(Failure::Usage(format!(
+                "--{flag} {text:?}: expected a whole UTC hour such as 2026-11-09T00:00:00Z"
+            ))),
+        },
+    };
+    let window = (
+        hour("from", from, loaded.start)?,
+        hour("to", to, loaded.end)?,
+    );
+    if window.0 < loaded.start || window.1 <= window.0 {
+        return Err(Failure::Usage(format!(
+            "the window {} → {} must start at or after the scenario's start ({}) and end after it starts",
+            window.0, window.1, loaded.start
+        )));
+    }
+    let mut query = Vec::new();
+    for (flags, include) in [(target, true), (exclude, false)] {
+        for flag in flags {
+            query.push(query_rule(&loaded.dims, flag, include)?);
+        }
+    }
+    if let adsim::adserver::ForecastSource::File { rows, path } = &source {
+        for rule in &query {
+            let derived = rule.dim == loaded.dims.local_hour() || rule.dim == loaded.dims.weekday();
+            if !derived && rows.iter().any(|row| row.known >> rule.dim & 1 == 0) {
+                return Err(Failure::Usage(format!(
+                    "the forecast {path} has no column \"{}\", which the targeting needs",
+                    loaded.dims.list[rule.dim].name
+                )));
+            }
+        }
+    }
+    let [point, low, high] = adsim::engine::avails(&loaded, &query, window, &source);
+    let describe: Vec<String> = target
+        .iter()
+        .map(|t| t.to_string())
+        .chain(exclude.iter().map(|e| format!("not {e}")))
+        .collect();
+    let describe = if describe.is_empty() {
+        "every request".to_string()
+    } else {
+        describe.join(" · ")
+    };
+    if json {
+        let value = serde_json::json!({
+            "scenario": loaded.name,
+            "targeting": describe,
+            "from": window.0.to_string(),
+            "to": window.1.to_string(),
+            "forecast": source.name(),
+            "eligible_requests": point.eligible_requests,
+            "booked": point.booked,
+            "booked_deliverable": point.booked_deliverable,
+            "available": point.available,
+            "available_low": low.available.min(point.available),
+            "available_high": high.available.max(point.available),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("JSON serializes")
+        );
+    } else {
+        println!(
+            "avails for {describe}, {} → {}, forecast {}\n",
+            window.0,
+            window.1,
+            source.name()
+        );
+        println!(
+            "eligible forecast requests   {:>14.0}",
+            point.eligible_requests
+        );
+        println!("booked goals in the window   {:>14.0}", point.booked);
+        println!(
+            "  of which deliverable       {:>14.0}",
+            point.booked_deliverable
+        );
+        println!(
+            "available impressions        {:>14.0}   interval [{:.0}, {:.0}]",
+            point.available,
+            low.available.min(point.available),
+            high.available.max(point.available)
+        );
+    }
+    Ok(())
+}
+
+/// A TOML string literal.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `ATTRIBUTE=V1,V2` as a targeting rule.
+fn query_rule(
+    dims: &adsim::traffic::Dimensions,
+    flag: &str,
+    include: bool,
+) -> Result<adsim::adserver::Rule, Failure> {
+    let which = if include { "--target" } else { "--exclude" };
+    let Some((name, values)) = flag.split_once('=') else {
+        return Err(Failure::Usage(format!(
+            "{which} {flag:?}: expected ATTRIBUTE=V1,V2 such as country=US,GB"
+        )));
+    };
+    let Some(dim) = dims.index(name.trim()) else {
+        let known: Vec<&str> = dims.list.iter().map(|d| d.name.as_str()).collect();
+        return Err(Failure::Usage(format!(
+            "{which} {flag:?}: unknown attribute \"{name}\", expected one of {}",
+            known.join(", ")
+        )));
+    };
+    let mut indices = Vec::new();
+    for value in values.split(',').map(str::trim) {
+        match dims.list[dim].values.iter().position(|v| v == value) {
+            Some(idx) => indices.push(idx as u16),
+            None => {
+                return Err(Failure::Usage(format!(
+                    "{which} {flag:?}: unknown {name} \"{value}\""
+                )));
+            }
+        }
+    }
+    Ok(adsim::adserver::Rule {
+        dim,
+        include,
+        values: indices,
+    })
 }

@@ -46,6 +46,19 @@ pub struct ForecastRow {
     pub requests: f64,
     /// Slot opportunities of those requests, if the file says (an inventory.csv does).
     pub opportunities: Option<f64>,
+    /// Bounds of the forecast's prediction interval, if the file has them (`requests_low`,
+    /// `requests_high`, as `adsim forecast` writes).
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+/// Which value of a forecast supply is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    Point,
+    /// The interval's bounds (the point where a file has none; the oracle has none).
+    Low,
+    High,
 }
 
 /// Where the plan's supply forecast comes from.
@@ -75,6 +88,7 @@ pub struct AllocationConfig {
 }
 
 /// A planned line item, as the plan needs it.
+#[derive(Clone, Copy)]
 pub struct PlannedItem<'a> {
     /// Internal (priority-order) index in the ad server.
     pub internal: usize,
@@ -300,6 +314,7 @@ fn oracle_supply(
 
 /// Supply from a forecast file's rows (checked at load to carry every dimension the planned
 /// items target; local hour and weekday come from the hour and the row's country).
+#[allow(clippy::too_many_arguments)]
 fn file_supply(
     items: &[PlannedItem<'_>],
     masks: &Masks,
@@ -308,12 +323,32 @@ fn file_supply(
     offsets: &[i32],
     slots_of: [u32; 2],
     run: (SimTime, SimTime),
+    bound: Bound,
 ) -> (Vec<SupplyType>, f64) {
     let mut table = SupplyTable::default();
     for row in rows {
         if row.hour < run.0 || row.hour >= run.1 {
             continue;
         }
+        let requests = match bound {
+            Bound::Point => row.requests,
+            Bound::Low => row.low.unwrap_or(row.requests),
+            Bound::High => row.high.unwrap_or(row.requests),
+        };
+        // Opportunities scale with the bound, so the pre/mid-roll split stays the same.
+        let opportunities = row.opportunities.map(|o| {
+            if row.requests > 0.0 {
+                o * requests / row.requests
+            } else {
+                0.0
+            }
+        });
+        let row = ForecastRow {
+            requests,
+            opportunities,
+            ..row.clone()
+        };
+        let row = &row;
         let mut values = row.values;
         let offset = if row.known & 1 << DIM_COUNTRY != 0 {
             offsets[usize::from(values[DIM_COUNTRY])]
@@ -361,6 +396,114 @@ fn file_supply(
     table.into_types()
 }
 
+/// The supply types `items` see in `window`, from `source`, and all forecast requests there.
+#[allow(clippy::too_many_arguments)]
+fn build_supply(
+    items: &[PlannedItem<'_>],
+    masks: &Masks,
+    dims: &Dimensions,
+    source: &ForecastSource,
+    oracle: &OracleInputs<'_>,
+    slots_of: [u32; 2],
+    window: (SimTime, SimTime),
+    bound: Bound,
+) -> (Vec<SupplyType>, f64) {
+    match source {
+        ForecastSource::Oracle => oracle_supply(items, masks, dims, oracle, slots_of, window),
+        ForecastSource::File { rows, .. } => file_supply(
+            items,
+            masks,
+            dims,
+            rows,
+            oracle.offsets,
+            slots_of,
+            window,
+            bound,
+        ),
+    }
+}
+
+/// What `adsim avails` answers for one forecast value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Avails {
+    /// Forecast requests the query's targeting accepts in the window.
+    pub eligible_requests: f64,
+    /// Booked goals falling in the window, and how much of them the forecast can deliver.
+    pub booked: f64,
+    pub booked_deliverable: f64,
+    /// Impressions that can still be sold to the query's targeting.
+    pub available: f64,
+}
+
+/// Availability for a new line item targeting `query` in `window`, after the booked items:
+/// the booked demand is allocated on the forecast first (its maximum flow), and what is
+/// available is how much more flow a demand of unbounded goal with the query's targeting can
+/// add — the two maximum flows' difference. Augmenting paths never take flow back from the
+/// source's other edges, so the booked items keep all they had: the answer accounts for
+/// contention exactly, including a query that overlaps several booked items.
+#[allow(clippy::too_many_arguments)]
+pub fn avails(
+    booked: &[PlannedItem<'_>],
+    query: &[Rule],
+    dims: &Dimensions,
+    source: &ForecastSource,
+    oracle: &OracleInputs<'_>,
+    slots_of: [u32; 2],
+    window: (SimTime, SimTime),
+    bound: Bound,
+) -> Avails {
+    let mut items: Vec<PlannedItem<'_>> = booked.to_vec();
+    items.push(PlannedItem {
+        internal: usize::MAX,
+        priority: u8::MAX,
+        goal: f64::MAX,
+        targeting: query,
+        flight: window,
+    });
+    let masks = Masks::new(&items, dims);
+    let (supply, _) = build_supply(
+        &items, &masks, dims, source, oracle, slots_of, window, bound,
+    );
+    let new = items.len() - 1;
+    let eligible_requests: f64 = supply
+        .iter()
+        .filter(|s| s.eligible.contains(&new))
+        .map(|s| s.requests)
+        .sum();
+    // Cap the query's goal at what it can reach, so flows stay finite.
+    let reach: f64 = eligible_requests;
+    let demands: Vec<Demand> = items
+        .iter()
+        .map(|item| Demand {
+            goal: if item.goal == f64::MAX {
+                reach
+            } else {
+                item.goal
+            },
+            priority: item.priority,
+        })
+        .collect();
+    let booked_only: Vec<Demand> = demands
+        .iter()
+        .enumerate()
+        .map(|(j, d)| {
+            if j == new {
+                Demand { goal: 0.0, ..*d }
+            } else {
+                *d
+            }
+        })
+        .collect();
+    let before = planning::optimal(&supply, &booked_only).total();
+    let after = planning::optimal(&supply, &demands).total();
+    Avails {
+        eligible_requests,
+        booked: booked.iter().map(|item| item.goal).sum(),
+        booked_deliverable: before,
+        available: (after - before).max(0.0),
+    }
+}
+
 /// A plan being served, and what the report needs of it.
 pub struct Allocation {
     pub kind: PlanKind,
@@ -396,12 +539,16 @@ impl Allocation {
         seed: u64,
     ) -> Allocation {
         let masks = Masks::new(items, dims);
-        let (supply, forecast_requests) = match &config.forecast {
-            ForecastSource::Oracle => oracle_supply(items, &masks, dims, oracle, slots_of, run),
-            ForecastSource::File { rows, .. } => {
-                file_supply(items, &masks, dims, rows, oracle.offsets, slots_of, run)
-            }
-        };
+        let (supply, forecast_requests) = build_supply(
+            items,
+            &masks,
+            dims,
+            &config.forecast,
+            oracle,
+            slots_of,
+            run,
+            Bound::Point,
+        );
         let demands: Vec<Demand> = items
             .iter()
             .map(|item| Demand {

@@ -26,8 +26,8 @@ mod exchange;
 mod targeting;
 
 pub use allocation::{
-    Allocation, AllocationConfig, ForecastRow, ForecastSource, MAX_PLANNED, OracleInputs,
-    PlannedItem,
+    Allocation, AllocationConfig, Avails, Bound, ForecastRow, ForecastSource, MAX_PLANNED,
+    OracleInputs, PlannedItem, avails,
 };
 pub use counters::{Counters, MAX_COUNTERS, Period};
 pub use curves::Curves;

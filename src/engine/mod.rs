@@ -99,6 +99,75 @@ pub fn ad_server(scenario: &Scenario, traffic: &Synthetic, expected: &ExpectedTr
     server
 }
 
+/// What can still be sold to `query` in `window` (whole hours), given the scenario's booked
+/// guaranteed line items, on the forecast `source`: the point answer, then the answers on the
+/// forecast interval's low and high bounds (equal to the point for the oracle and for files
+/// without bounds). Booked items take the part of their goal that their schedule puts in the
+/// window.
+pub fn avails(
+    scenario: &Scenario,
+    query: &[crate::adserver::Rule],
+    window: (SimTime, SimTime),
+    source: &crate::adserver::ForecastSource,
+) -> [crate::adserver::Avails; 3] {
+    use crate::adserver::{Bound, PRICE_PRIORITY, PlannedItem};
+    let traffic = Synthetic::new(scenario.traffic.clone(), scenario.seed);
+    let mut horizon = scenario.traffic.clone();
+    horizon.end = scenario.pacing_horizon().max(window.1);
+    let expected = ExpectedTraffic::new(&horizon);
+    let server = ad_server(scenario, &traffic, &expected);
+    let offsets: Vec<i32> = scenario
+        .traffic
+        .countries
+        .iter()
+        .map(|c| c.utc_offset_minutes)
+        .collect();
+    let mut booked = Vec::new();
+    for idx in 0..server.n_items() {
+        let item = &scenario.adserver.line_items[server.scenario_index(idx)];
+        if item.goal.is_none() || item.priority >= PRICE_PRIORITY {
+            continue;
+        }
+        let (start, end) = (
+            item.flight_start.max(window.0),
+            item.flight_end.min(window.1),
+        );
+        if start >= end {
+            continue;
+        }
+        let goal = server.target_at(idx, window.1) - server.target_at(idx, window.0);
+        booked.push(PlannedItem {
+            internal: idx,
+            priority: item.priority,
+            goal,
+            targeting: &item.targeting,
+            flight: (start, end),
+        });
+    }
+    let slots = |pod: Option<crate::traffic::PodSpec>| pod.map_or(0, |p| p.opportunities());
+    let oracle = OracleInputs {
+        expected: &expected,
+        traffic: &traffic,
+        offsets: &offsets,
+    };
+    let slots_of = [
+        slots(scenario.traffic.pre_roll),
+        slots(scenario.traffic.mid_roll),
+    ];
+    [Bound::Point, Bound::Low, Bound::High].map(|bound| {
+        crate::adserver::avails(
+            &booked,
+            query,
+            traffic.dimensions(),
+            source,
+            &oracle,
+            slots_of,
+            window,
+            bound,
+        )
+    })
+}
+
 /// Empty metrics for a run of `scenario`.
 pub fn metrics_for(scenario: &Scenario, dims: &crate::traffic::Dimensions) -> Metrics {
     Metrics::new(

@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use tree::{Node, Origin, Problem};
+pub use validate::parse_utc;
 
 use crate::adserver;
 use crate::time::{SimDuration, SimTime};

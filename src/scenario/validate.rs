@@ -310,12 +310,16 @@ impl<'a> Checker<'a> {
         let mut hour_col = None;
         let mut requests_col = None;
         let mut opportunities_col = None;
+        let mut low_col = None;
+        let mut high_col = None;
         let mut dim_cols = Vec::new();
         for (col, name) in header.iter().enumerate() {
             match name {
                 "hour" => hour_col = Some(col),
                 "requests" => requests_col = Some(col),
                 "opportunities" => opportunities_col = Some(col),
+                "requests_low" => low_col = Some(col),
+                "requests_high" => high_col = Some(col),
                 // The other measures of an adsim inventory.csv, which is a valid forecast.
                 "impressions" | "unfilled" => {}
                 _ => match dims.index(name) {
@@ -411,12 +415,35 @@ impl<'a> Checker<'a> {
                     return None;
                 }
             };
+            let mut bounds = [None, None];
+            for (slot, (col, name)) in bounds
+                .iter_mut()
+                .zip([(low_col, "requests_low"), (high_col, "requests_high")])
+            {
+                if let Some(col) = col {
+                    match field(col).parse::<f64>() {
+                        Ok(value) if value.is_finite() && value >= 0.0 => *slot = Some(value),
+                        _ => {
+                            self.problem(
+                                path,
+                                format!(
+                                    "{shown}:{line}: column `{name}`: expected a non-negative number, found \"{}\"",
+                                    field(col)
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+            }
             let mut row = adserver::ForecastRow {
                 hour,
                 values: [0; crate::traffic::MAX_DIMENSIONS],
                 known: 0,
                 requests,
                 opportunities,
+                low: bounds[0],
+                high: bounds[1],
             };
             for &(col, dim) in &dim_cols {
                 let text = field(col);

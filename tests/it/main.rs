@@ -2,6 +2,7 @@
 
 mod allocation;
 mod auction_theory;
+mod avails;
 mod bad_input;
 mod budget_pacing;
 mod cli;
