@@ -11,6 +11,7 @@ pub mod auction;
 pub mod bidder;
 pub mod engine;
 pub mod experiment;
+pub mod forecast;
 pub mod metrics;
 pub mod money;
 pub mod pacing;

@@ -152,6 +152,38 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Forecast an inventory export per segment with baseline methods, and backtest them.
+    Forecast {
+        /// An inventory.csv written by `adsim run` (hourly or daily grain, any keys).
+        inventory: PathBuf,
+        /// Output folder [default: runs/forecast/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Method (repeatable) [default: all; launch_aware only with --scenario]. One of
+        /// seasonal_naive_daily, seasonal_naive_weekly, holt_winters, launch_aware.
+        #[arg(long = "method", value_name = "NAME")]
+        methods: Vec<String>,
+        /// Periods to forecast after the history [default: one week].
+        #[arg(long, value_name = "N")]
+        horizon: Option<usize>,
+        /// Rolling origins of the backtest, each `horizon` apart, the last `horizon` before the
+        /// history's end.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        origins: usize,
+        /// Level of the prediction intervals (requests_low, requests_high).
+        #[arg(long, value_name = "FRACTION", default_value_t = 0.8)]
+        level: f64,
+        /// The scenario that made the inventory: its slate's launch calendar is the regressor of
+        /// launch_aware (only launches the scenario announces are known).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Override a field of --scenario (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// How many impressions can still be sold to a targeting in a window, given the booked
     /// guaranteed line items, on a forecast.
     Avails {
@@ -275,6 +307,19 @@ fn main() -> ExitCode {
                 })
             }
         }
+        Command::Forecast {
+            inventory,
+            out,
+            methods,
+            horizon,
+            origins,
+            level,
+            scenario,
+            overrides,
+            quiet,
+        } => forecast_command(
+            &inventory, out, &methods, horizon, origins, level, scenario, &overrides, quiet,
+        ),
         Command::Avails {
             scenario,
             from,
@@ -989,4 +1034,268 @@ fn query_rule(
         include,
         values: indices,
     })
+}
+
+/// An inventory export read back: period name and step, first period, key names, and per
+/// segment (in first-seen order) the requests and opportunities series.
+struct InventoryFile {
+    period_name: String,
+    step: SimDuration,
+    first: adsim::time::SimTime,
+    keys: Vec<String>,
+    segments: Vec<(Vec<String>, Vec<f64>, Vec<f64>)>,
+    has_opportunities: bool,
+}
+
+fn read_inventory(path: &Path) -> Result<InventoryFile, Failure> {
+    let shown = path.display();
+    let bad = |line: usize, what: String| Failure::Usage(format!("{shown}:{line}: {what}"));
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|error| Failure::Usage(format!("cannot read inventory {shown}: {error}")))?;
+    let header = reader
+        .headers()
+        .map_err(|error| Failure::Usage(format!("{shown}: {error}")))?
+        .clone();
+    let period_name = header.get(0).unwrap_or("").to_string();
+    let step = match period_name.as_str() {
+        "hour" => SimDuration::HOUR,
+        "day" => SimDuration::DAY,
+        other => {
+            return Err(bad(
+                1,
+                format!(
+                    "the first column is \"{other}\", expected `hour` or `day` (an adsim inventory.csv)"
+                ),
+            ));
+        }
+    };
+    let Some(requests_col) = header.iter().position(|h| h == "requests") else {
+        return Err(bad(1, "no `requests` column".to_string()));
+    };
+    let opportunities_col = header.iter().position(|h| h == "opportunities");
+    let keys: Vec<String> = header
+        .iter()
+        .skip(1)
+        .take(requests_col - 1)
+        .map(str::to_string)
+        .collect();
+    let mut index: std::collections::BTreeMap<Vec<String>, usize> = Default::default();
+    let mut segments: Vec<(Vec<String>, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut first = None;
+    for (idx, record) in reader.records().enumerate() {
+        let line = idx + 2;
+        let record = record.map_err(|error| bad(line, error.to_string()))?;
+        let text = record.get(0).unwrap_or("");
+        let at = adsim::scenario::parse_utc(text).ok_or_else(|| {
+            bad(
+                line,
+                format!("column `{period_name}`: expected a UTC date-time, found \"{text}\""),
+            )
+        })?;
+        let first = *first.get_or_insert(adsim::time::SimTime(at.0 - at.0.rem_euclid(step.0)));
+        let period = (at.0 - first.0).div_euclid(step.0);
+        if period < 0 {
+            return Err(bad(
+                line,
+                format!("{text} is before the first row's period: rows must be in time order"),
+            ));
+        }
+        let number = |col: usize, name: &str| -> Result<f64, Failure> {
+            let field = record.get(col).unwrap_or("");
+            field
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    bad(
+                        line,
+                        format!(
+                            "column `{name}`: expected a non-negative number, found \"{field}\""
+                        ),
+                    )
+                })
+        };
+        let requests = number(requests_col, "requests")?;
+        let opportunities = match opportunities_col {
+            Some(col) => number(col, "opportunities")?,
+            None => 0.0,
+        };
+        let key: Vec<String> = (1..requests_col)
+            .map(|c| record.get(c).unwrap_or("").to_string())
+            .collect();
+        let slot = *index.entry(key.clone()).or_insert_with(|| {
+            segments.push((key, Vec::new(), Vec::new()));
+            segments.len() - 1
+        });
+        let (_, series, opps) = &mut segments[slot];
+        let period = period as usize;
+        if series.len() <= period {
+            series.resize(period + 1, 0.0);
+            opps.resize(period + 1, 0.0);
+        }
+        series[period] += requests;
+        opps[period] += opportunities;
+    }
+    let Some(first) = first else {
+        return Err(Failure::Usage(format!("{shown}: no rows")));
+    };
+    let n = segments.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
+    for (_, series, opps) in &mut segments {
+        series.resize(n, 0.0);
+        opps.resize(n, 0.0);
+    }
+    Ok(InventoryFile {
+        period_name,
+        step,
+        first,
+        keys,
+        segments,
+        has_opportunities: opportunities_col.is_some(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forecast_command(
+    inventory: &Path,
+    out: Option<PathBuf>,
+    methods: &[String],
+    horizon: Option<usize>,
+    origins: usize,
+    level: f64,
+    scenario: Option<PathBuf>,
+    overrides: &[String],
+    quiet: bool,
+) -> Result<(), Failure> {
+    use adsim::forecast::{Grain, Method, Regressor, job};
+    if !(level > 0.0 && level < 1.0) {
+        return Err(Failure::Usage(format!(
+            "--level: expected a fraction in (0, 1), found {level}"
+        )));
+    }
+    let loaded = match &scenario {
+        Some(path) => Some(load(path, overrides, None)?),
+        None => None,
+    };
+    let mut chosen = Vec::new();
+    for name in methods {
+        let method = Method::from_name(name).ok_or_else(|| {
+            Failure::Usage(format!(
+                "--method {name}: unknown, expected one of {}",
+                Method::NAMES.join(", ")
+            ))
+        })?;
+        if method == Method::LaunchAware && loaded.is_none() {
+            return Err(Failure::Usage(
+                "--method launch_aware needs --scenario (its launch calendar)".to_string(),
+            ));
+        }
+        chosen.push(method);
+    }
+    if chosen.is_empty() {
+        chosen = Method::ALL
+            .into_iter()
+            .filter(|m| *m != Method::LaunchAware || loaded.is_some())
+            .collect();
+    }
+    let file = read_inventory(inventory)?;
+    let grain = if file.step == SimDuration::DAY {
+        Grain::DAILY
+    } else {
+        Grain::HOURLY
+    };
+    let horizon = horizon.unwrap_or(7 * grain.periods_per_day);
+    if horizon == 0 || origins == 0 {
+        return Err(Failure::Usage(
+            "--horizon and --origins must be at least 1".to_string(),
+        ));
+    }
+    let n = file.segments.first().map_or(0, |s| s.1.len());
+    let forecast_start = file.first + file.step * n as i64;
+    // The launch calendar over history and horizon, per segment (its genre or title if those
+    // are keys, else all launched titles).
+    let traffic = loaded
+        .as_ref()
+        .map(|scenario| adsim::traffic::Synthetic::new(scenario.traffic.clone(), scenario.seed));
+    let segments: Vec<job::Segment> = file
+        .segments
+        .iter()
+        .map(|(key, requests, opportunities)| {
+            let regressor = traffic.as_ref().map(|traffic| {
+                let dims = traffic.dimensions();
+                let value_of = |name: &str| {
+                    let k = file.keys.iter().position(|k| k == name)?;
+                    let dim = dims.index(name)?;
+                    dims.list[dim].values.iter().position(|v| *v == key[k])
+                };
+                let (genre, title) = (value_of("genre"), value_of("title"));
+                let values = (0..n + horizon)
+                    .map(|t| {
+                        let at = file.first + file.step * t as i64 + SimDuration(file.step.0 / 2);
+                        traffic.launch_share(at, |idx, g, _| {
+                            genre.is_none_or(|genre| usize::from(g) == genre)
+                                && title.is_none_or(|title| idx == title)
+                        })
+                    })
+                    .collect();
+                Regressor { values }
+            });
+            let total_requests: f64 = requests.iter().sum();
+            job::Segment {
+                key: key.clone(),
+                requests: requests.clone(),
+                opportunities_per_request: (file.has_opportunities && total_requests > 0.0)
+                    .then(|| opportunities.iter().sum::<f64>() / total_requests),
+                regressor,
+            }
+        })
+        .collect();
+    let results = job::run(
+        &segments,
+        &chosen,
+        job::Settings {
+            grain,
+            horizon,
+            origins,
+            level,
+        },
+    );
+    let dir = out_folder(out, "forecast".to_string()).map_err(Failure::Internal)?;
+    let mut files: Vec<(String, String)> = results
+        .iter()
+        .map(|result| {
+            (
+                format!("forecast_{}.csv", result.method.name()),
+                report::forecast::forecast_csv(
+                    &file.period_name,
+                    &file.keys,
+                    &segments,
+                    result,
+                    forecast_start,
+                    file.step,
+                ),
+            )
+        })
+        .collect();
+    files.push((
+        "backtest.csv".to_string(),
+        report::forecast::backtest_csv(&file.keys, &segments, &results),
+    ));
+    for (name, contents) in &files {
+        report::write_atomic(&dir, name, contents)
+            .with_context(|| format!("cannot write {}", dir.join(name).display()))
+            .map_err(Failure::Internal)?;
+    }
+    if !quiet {
+        println!(
+            "{} segments × {n} {}s of history · horizon {horizon} · {origins} backtest origins · {:.0}% intervals\n\n{}\nforecasts from {forecast_start} in {}",
+            segments.len(),
+            file.period_name,
+            level * 100.0,
+            report::forecast::backtest_table(&results),
+            dir.display()
+        );
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! rows come in a fixed order.
 
 pub mod experiment;
+pub mod forecast;
 pub mod html;
 
 use std::fmt::Write as _;

@@ -373,6 +373,23 @@ impl Synthetic {
             .collect()
     }
 
+    /// The share of viewing at `at` of the titles that have a launch date (launched by then;
+    /// spikes included) among those `accept(title, genre, rating)` takes: the launch calendar
+    /// a launch-aware forecast uses as its regressor.
+    pub fn launch_share(&self, at: SimTime, accept: impl Fn(usize, u16, u16) -> bool) -> f64 {
+        let total: f64 = self.titles.iter().map(|t| t.weight_at(at)).sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        self.titles
+            .iter()
+            .enumerate()
+            .filter(|(idx, t)| t.launch.is_some() && accept(*idx, t.genre, t.rating))
+            .map(|(_, t)| t.weight_at(at))
+            .sum::<f64>()
+            / total
+    }
+
     /// The configuration this source samples from.
     pub fn config(&self) -> &SyntheticConfig {
         &self.config
