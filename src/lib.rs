@@ -19,5 +19,6 @@ pub mod planning;
 pub mod report;
 pub mod response;
 pub mod scenario;
+pub mod table;
 pub mod time;
 pub mod traffic;

@@ -421,6 +421,10 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
         report::write_atomic(&out_dir, name, contents)
             .with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
     }
+    for (name, contents) in report::render_binary(scenario, &simulation)? {
+        report::write_atomic(&out_dir, name, contents)
+            .with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
+    }
     let requests = simulation.metrics().requests;
     let peak = report::peak_memory_bytes();
     let info = report::RunInfo {
@@ -535,6 +539,15 @@ fn replicate(
     ));
     files.push(("kpis.csv", report::experiment::kpis_csv(&estimates)));
     write_all(&dir, &files)?;
+    if let Some(binary) = &results[0].binary {
+        let binary = binary
+            .as_ref()
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        for (name, contents) in binary {
+            report::write_atomic(&dir, name, contents)
+                .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+        }
+    }
     if !quiet {
         println!(
             "{} · {} replications (seeds from {}) · 95% intervals\n\n{}\noutputs in {}",

@@ -182,6 +182,9 @@ pub fn replication_seed(master: u64, r: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Rendered binary files by name.
+pub type BinaryFiles = Vec<(&'static str, Vec<u8>)>;
+
 /// One finished run: its seed, summary and KPI values, and its rendered output files if they
 /// were asked for.
 pub struct RunResult {
@@ -189,6 +192,8 @@ pub struct RunResult {
     pub summary: Summary,
     pub kpis: Vec<f64>,
     pub files: Option<Vec<(&'static str, String)>>,
+    /// Binary files (Parquet), with `files`.
+    pub binary: Option<Result<BinaryFiles, crate::table::TableError>>,
 }
 
 /// One run to make: a scenario, the master seed its replications derive from, a replication
@@ -208,11 +213,12 @@ pub fn run_once(job: &Job<'_>) -> RunResult {
     seeded.seed = seed;
     let mut simulation = Simulation::new(&seeded);
     simulation.run();
-    let (summary, files) = if job.render {
+    let (summary, files, binary) = if job.render {
         let (summary, files) = report::render(&seeded, &simulation);
-        (summary, Some(files))
+        let binary = report::render_binary(&seeded, &simulation);
+        (summary, Some(files), Some(binary))
     } else {
-        (report::summary(&seeded, &simulation), None)
+        (report::summary(&seeded, &simulation), None, None)
     };
     let kpis = kpi_values(&summary);
     RunResult {
@@ -220,6 +226,7 @@ pub fn run_once(job: &Job<'_>) -> RunResult {
         summary,
         kpis,
         files,
+        binary,
     }
 }
 

@@ -642,9 +642,11 @@ fn control_columns(metrics: &crate::metrics::Metrics, hour: usize, owner: usize)
     )
 }
 
-/// `inventory.csv`: requests, opportunities and impressions per period (hour or UTC day) and
-/// segment of the inventory keys (by default country × device × genre).
-pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
+/// The inventory export as a table: the period start (`hour` or `day`), one text column per
+/// inventory key, then `requests`, `opportunities`, `impressions` and `unfilled` — the rows of
+/// `inventory.csv` and `inventory.parquet`.
+pub fn inventory_table(scenario: &Scenario, simulation: &Simulation) -> crate::table::Table {
+    use crate::table::{Column, Table};
     let metrics = simulation.metrics();
     let layout = &metrics.inventory_layout;
     let dims = &scenario.dims;
@@ -653,22 +655,12 @@ pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     } else {
         "hour"
     };
-    let mut out = String::from(period_name);
-    for &(dim, _) in &layout.keys {
-        let _ = write!(out, ",{}", csv_field(&dims.list[dim].name));
-    }
-    out.push_str(",requests,opportunities,impressions,unfilled\n");
-    // Segment labels once: the key values of each segment, CSV-quoted and joined.
-    let labels: Vec<String> = (0..layout.cells_per_period)
-        .map(|segment| {
-            layout
-                .decode(segment)
-                .iter()
-                .zip(&layout.keys)
-                .map(|(&value, &(dim, _))| csv_field(&dims.list[dim].values[value]))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+    let rows = layout.n_periods * layout.cells_per_period;
+    let mut periods = Vec::with_capacity(rows);
+    let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(rows); layout.keys.len()];
+    let mut measures: [Vec<u64>; 4] = Default::default();
+    let segments: Vec<Vec<usize>> = (0..layout.cells_per_period)
+        .map(|segment| layout.decode(segment))
         .collect();
     for period in 0..layout.n_periods {
         let at = layout
@@ -676,19 +668,52 @@ pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
             .max(metrics.start);
         let cells = &metrics.inventory
             [period * layout.cells_per_period..(period + 1) * layout.cells_per_period];
-        for (label, cell) in labels.iter().zip(cells) {
-            let separator = if label.is_empty() { "" } else { "," };
-            let _ = writeln!(
-                out,
-                "{at}{separator}{label},{},{},{},{}",
+        for (values, cell) in segments.iter().zip(cells) {
+            periods.push(at.0);
+            for ((column, &value), &(dim, _)) in keys.iter_mut().zip(values).zip(&layout.keys) {
+                column.push(dims.list[dim].values[value].clone());
+            }
+            for (column, value) in measures.iter_mut().zip([
                 cell.requests,
                 cell.opportunities,
                 cell.impressions,
-                cell.opportunities - cell.impressions
-            );
+                cell.opportunities - cell.impressions,
+            ]) {
+                column.push(u64::from(value));
+            }
         }
     }
-    out
+    let mut table = Table::new().with(period_name, Column::TimestampMicros(periods));
+    for (column, &(dim, _)) in keys.into_iter().zip(&layout.keys) {
+        table = table.with(&dims.list[dim].name, Column::Text(column));
+    }
+    let [requests, opportunities, impressions, unfilled] = measures;
+    table
+        .with("requests", Column::U64(requests))
+        .with("opportunities", Column::U64(opportunities))
+        .with("impressions", Column::U64(impressions))
+        .with("unfilled", Column::U64(unfilled))
+}
+
+/// `inventory.csv`: requests, opportunities and impressions per period (hour or UTC day) and
+/// segment of the inventory keys (by default country × device × genre).
+pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
+    inventory_table(scenario, simulation).to_csv()
+}
+
+/// Binary outputs: `inventory.parquet` when `[inventory] parquet = true`.
+pub fn render_binary(
+    scenario: &Scenario,
+    simulation: &Simulation,
+) -> Result<Vec<(&'static str, Vec<u8>)>, crate::table::TableError> {
+    let mut files = Vec::new();
+    if scenario.inventory.parquet {
+        files.push((
+            "inventory.parquet",
+            inventory_table(scenario, simulation).to_parquet()?,
+        ));
+    }
+    Ok(files)
 }
 
 /// `bid_landscape.csv`: sales per hour and clearing-price bucket (non-empty buckets only), if
@@ -902,12 +927,16 @@ pub fn run_json(info: &RunInfo) -> String {
 }
 
 /// Writes `contents` to `dir/name` atomically: a temporary file in `dir`, synced, renamed.
-pub fn write_atomic(dir: &Path, name: &str, contents: &str) -> std::io::Result<PathBuf> {
+pub fn write_atomic(
+    dir: &Path,
+    name: &str,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<PathBuf> {
     let target = dir.join(name);
     let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(contents.as_bytes())?;
+        file.write_all(contents.as_ref())?;
         file.sync_all()?;
         std::fs::rename(&temporary, &target)
     })();

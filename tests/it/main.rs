@@ -8,6 +8,7 @@ mod budget_pacing;
 mod cli;
 mod determinism;
 mod experiments;
+mod forecasting;
 mod html;
 mod invariants;
 mod pacing;
