@@ -443,7 +443,7 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
             .map(|bytes| bytes as f64 / f64::from(scenario.traffic.members)),
         counter_entries: simulation.server().counter_entries(),
     };
-    report::write_atomic(&out_dir, "run.json", &report::run_json(&info))
+    report::write_atomic(&out_dir, "run.json", report::run_json(&info))
         .with_context(|| format!("cannot write {}", out_dir.join("run.json").display()))?;
     if !quiet {
         println!("{}", report::text_summary(&summary, &out_dir));
