@@ -16,9 +16,17 @@ s="$root/scenarios"
 "$adsim" run "$s/first_vs_second_price.toml" "${small[@]}" --set 'exchange.auction="first_price"' \
   --out "$work/b"
 "$adsim" run "$s/quickstart.toml" --set duration=12h -q --out "$work/quickstart"
+# Inventory forecasting: six weeks of a small world, two backtest origins.
+"$adsim" run "$s/guaranteed_contention.toml" --set duration=6w --set members.count=20000 \
+  --set 'inventory.keys=["country", "device"]' -q --out "$work/history"
+"$adsim" forecast "$work/history/inventory.csv" --origins 2 -q --out "$work/forecast"
 export ADSIM_COMPARE="$work/compare" ADSIM_SWEEP="$work/sweep" ADSIM_RUN_A="$work/a" \
-  ADSIM_RUN_B="$work/b" ADSIM_RUN="$work/quickstart"
+  ADSIM_RUN_B="$work/b" ADSIM_RUN="$work/quickstart" \
+  ADSIM_INVENTORY="$work/history/inventory.csv" ADSIM_BACKTEST="$work/forecast/backtest.csv" \
+  ADSIM_ORIGINS=2 ADSIM_HORIZON=168 ADSIM_SCENARIO="$s/guaranteed_contention.toml" \
+  ADSIM="$adsim" ADSIM_WORK="$work/notebook"
 python3 -m jupyter nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=python3 \
   --ExecutePreprocessor.timeout=300 --output-dir "$work/executed" \
-  "$root/notebooks/policy_comparison.ipynb" "$root/notebooks/delivery_and_inventory.ipynb"
+  "$root/notebooks/policy_comparison.ipynb" "$root/notebooks/delivery_and_inventory.ipynb" \
+  "$root/notebooks/inventory_forecasting.ipynb"
 echo "notebooks executed: $work/executed"
