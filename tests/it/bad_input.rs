@@ -634,3 +634,33 @@ fn forecast_file_errors_name_file_line_and_column() {
     assert_eq!(summary["allocation"]["forecast"], "forecast.csv");
     assert_eq!(summary["allocation"]["forecast_requests"], 140.0);
 }
+
+#[test]
+fn inventory_errors() {
+    rejected(
+        VALID,
+        &["--set", "inventory.keys=[\"country\", \"colour\"]"],
+        &["inventory.keys.1", "unknown attribute"],
+    );
+    rejected(
+        VALID,
+        &["--set", "inventory.keys=[\"device\", \"device\"]"],
+        &["inventory.keys.1", "listed twice"],
+    );
+    rejected(
+        VALID,
+        &["--set", "inventory.grain=\"minute\""],
+        &["inventory.grain"],
+    );
+    // 2 hours × titles × local hours × weekdays × devices … beyond the cell limit.
+    rejected(
+        VALID,
+        &[
+            "--set",
+            "duration=\"52w\"",
+            "--set",
+            "inventory.keys=[\"title\", \"local_hour\", \"device\", \"age_band\"]",
+        ],
+        &["inventory.keys", "inventory cells"],
+    );
+}
