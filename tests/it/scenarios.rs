@@ -13,11 +13,23 @@ const MAX_MEMBERS: u32 = 200_000;
 #[test]
 fn every_scenario_matches_its_snapshot() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("scenarios"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".toml"))
-        .collect();
+    // Scenario files in `scenarios/` and in its subfolders (e.g. `forecast_loop/`), by path
+    // relative to `scenarios/`.
+    let mut names: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(dir.join("scenarios")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            for inner in std::fs::read_dir(entry.path()).unwrap() {
+                let inner = inner.unwrap().file_name().to_string_lossy().into_owned();
+                if inner.ends_with(".toml") {
+                    names.push(format!("{name}/{inner}"));
+                }
+            }
+        } else if name.ends_with(".toml") {
+            names.push(name);
+        }
+    }
     names.sort();
     assert!(
         names.len() >= 2,
@@ -38,7 +50,7 @@ fn every_scenario_matches_its_snapshot() {
             .1;
         let snapshot = dir
             .join("tests/it/snapshots")
-            .join(name.replace(".toml", ".summary.json"));
+            .join(name.replace('/', "__").replace(".toml", ".summary.json"));
         if update {
             std::fs::write(&snapshot, summary).unwrap();
             continue;
