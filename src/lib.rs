@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod money;
 pub mod pacing;
 pub mod planning;
+pub mod replay;
 pub mod report;
 pub mod response;
 pub mod scenario;

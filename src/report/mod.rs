@@ -9,6 +9,7 @@
 pub mod experiment;
 pub mod forecast;
 pub mod html;
+pub mod replay;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

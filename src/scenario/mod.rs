@@ -38,6 +38,72 @@ pub struct Scenario {
     pub inventory: InventorySpec,
 }
 
+/// A replay scenario: logged auctions replayed through bidding strategies (`replay`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayScenario {
+    pub name: String,
+    pub seed: u64,
+    pub start: SimTime,
+    pub file: std::path::PathBuf,
+    pub train: Option<std::path::PathBuf>,
+    pub format: crate::replay::Format,
+    pub time_scale: f64,
+    pub sample: f64,
+    pub malformed: crate::replay::Malformed,
+    pub round: SimDuration,
+    pub budget_fractions: Vec<f64>,
+    pub strategies: Vec<ReplayStrategySpec>,
+}
+
+/// A strategy to evaluate in a replay scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayStrategySpec {
+    pub name: String,
+    /// `constant`, `linear`, `ortb` or `pid`.
+    pub kind: String,
+    /// `pid`: the reference eCPC [currency per click] and the gains.
+    pub pid: Option<(f64, crate::pacing::Gains)>,
+}
+
+/// What a scenario file describes.
+pub enum Loaded {
+    Simulation(Box<Scenario>),
+    Replay(Box<ReplayScenario>),
+}
+
+/// Loads a scenario file of either kind (a `[replay]` table makes it a replay scenario).
+pub fn load_any(path: &Path, overrides: &[String]) -> Result<Loaded, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let invalid = |problems| ScenarioError::Invalid {
+        file: file.clone(),
+        problems,
+    };
+    let mut root = Node::parse_document(&text).map_err(invalid)?;
+    let mut problems = Vec::new();
+    for (index, assignment) in overrides.iter().enumerate() {
+        if let Err(problem) = root.apply_override(index, assignment) {
+            problems.push(problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
+    let base_dir = Path::new(&file).parent().unwrap_or(Path::new("."));
+    if root.get("replay").is_some() {
+        validate::replay(&root, base_dir)
+            .map(|r| Loaded::Replay(Box::new(r)))
+            .map_err(invalid)
+    } else {
+        validate::scenario(&root, base_dir)
+            .map(|s| Loaded::Simulation(Box::new(s)))
+            .map_err(invalid)
+    }
+}
+
 /// The `[inventory]` table, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InventorySpec {

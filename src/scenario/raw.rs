@@ -539,3 +539,57 @@ pub struct Inventory {
     #[serde(default)]
     pub parquet: Option<bool>,
 }
+
+/// The `[replay]` table of a replay scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    pub format: String,
+    pub file: String,
+    #[serde(default)]
+    pub train: Option<String>,
+    #[serde(default)]
+    pub spacing: Option<String>,
+    #[serde(default)]
+    pub time_scale: Option<f64>,
+    #[serde(default)]
+    pub sample: Option<Fraction>,
+    #[serde(default)]
+    pub malformed: Option<String>,
+    #[serde(default)]
+    pub round: Option<String>,
+    #[serde(default)]
+    pub columns: Option<ReplayColumns>,
+    pub budget_fractions: Vec<f64>,
+    /// Checked element by element in `validate`.
+    #[serde(rename = "strategies")]
+    pub _strategies: de::IgnoredAny,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayColumns {
+    pub timestamp: String,
+    pub market_price: String,
+    #[serde(default)]
+    pub click: Option<String>,
+    #[serde(default)]
+    pub conversion: Option<String>,
+    #[serde(default)]
+    pub pctr: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayStrategy {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub reference_ecpc: Option<f64>,
+    #[serde(default)]
+    pub kp: Option<f64>,
+    #[serde(default)]
+    pub ki: Option<f64>,
+    #[serde(default)]
+    pub kd: Option<f64>,
+}

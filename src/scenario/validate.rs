@@ -2682,6 +2682,254 @@ fn quoted_list(names: &[String]) -> String {
     text
 }
 
+/// Top-level fields of a replay scenario.
+const REPLAY_TOP_LEVEL: &[&str] = &["schema_version", "name", "seed", "start", "replay"];
+
+/// Validates a replay scenario (one with a `[replay]` table).
+pub fn replay(
+    root: &Node,
+    base_dir: &Path,
+) -> Result<crate::scenario::ReplayScenario, Vec<Problem>> {
+    use crate::replay::{Columns, Format, Malformed};
+    let mut c = Checker {
+        root,
+        problems: Vec::new(),
+        base_dir,
+    };
+    if let Value::Table(entries) = &root.value {
+        for entry in entries {
+            if !REPLAY_TOP_LEVEL.contains(&entry.key.as_str()) {
+                c.problems.push(Problem {
+                    origin: entry.key_origin.clone(),
+                    path: entry.key.clone(),
+                    message: format!(
+                        "`{}` is not used by a replay scenario (one with [replay]), expected one of {}",
+                        entry.key,
+                        quoted(REPLAY_TOP_LEVEL)
+                    ),
+                });
+            }
+        }
+    }
+    let name = c.required::<String>("name", "a scenario name");
+    let seed = match c.section::<i64>("seed") {
+        Some(seed) if seed >= 0 => seed as u64,
+        Some(seed) => {
+            c.problem(
+                "seed",
+                format!("expected a non-negative whole number, found {seed}"),
+            );
+            1
+        }
+        None => 1,
+    };
+    let start = match c.section::<raw::When>("start") {
+        Some(when) => c.when("start", &when.0),
+        None => Some(SimTime::from_utc(2026, 11, 2, 0, 0, 0)),
+    };
+    let raw: Option<raw::Replay> = c.section("replay");
+    let strategies_raw: Vec<Option<raw::ReplayStrategy>> = c.elements("replay.strategies");
+    let Some(raw) = raw else {
+        return Err(c.problems);
+    };
+    let file = base_dir.join(&raw.file);
+    if !file.is_file() {
+        c.problem(
+            "replay.file",
+            format!("cannot read {}: no such file", file.display()),
+        );
+    }
+    let train = raw.train.as_ref().map(|t| base_dir.join(t));
+    if let Some(train) = &train
+        && !train.is_file()
+    {
+        c.problem(
+            "replay.train",
+            format!("cannot read {}: no such file", train.display()),
+        );
+    }
+    let spacing = match &raw.spacing {
+        Some(text) => c.positive_duration("replay.spacing", text),
+        None => Some(SimDuration::SECOND),
+    };
+    let format = match raw.format.as_str() {
+        "ipinyou" => {
+            if raw.columns.is_some() {
+                c.problem("replay.columns", "the ipinyou format has fixed columns");
+            }
+            spacing.map(|spacing| Format::Ipinyou { spacing })
+        }
+        "csv" => match &raw.columns {
+            Some(columns) => Some(Format::Csv(Columns {
+                timestamp: columns.timestamp.clone(),
+                market_price: columns.market_price.clone(),
+                click: columns.click.clone(),
+                conversion: columns.conversion.clone(),
+                pctr: columns.pctr.clone(),
+            })),
+            None => {
+                c.problem(
+                    "replay",
+                    "the csv format needs [replay.columns] with at least `timestamp` and `market_price`",
+                );
+                None
+            }
+        },
+        other => {
+            c.problem(
+                "replay.format",
+                format!("unknown format \"{other}\", expected `csv` or `ipinyou`"),
+            );
+            None
+        }
+    };
+    let time_scale = raw.time_scale.unwrap_or(1.0);
+    if !(time_scale.is_finite() && time_scale > 0.0) {
+        c.problem(
+            "replay.time_scale",
+            format!("expected a positive factor, found {time_scale}"),
+        );
+    }
+    let sample = match raw.sample {
+        Some(fraction) => c.fraction("replay.sample", fraction),
+        None => Some(1.0),
+    };
+    if sample == Some(0.0) {
+        c.problem("replay.sample", "expected a share above 0");
+    }
+    let malformed = match raw.malformed.as_deref() {
+        None | Some("fail") => Some(Malformed::Fail),
+        Some("skip") => Some(Malformed::Skip),
+        Some(other) => {
+            c.problem(
+                "replay.malformed",
+                format!("unknown setting \"{other}\", expected `fail` or `skip`"),
+            );
+            None
+        }
+    };
+    let round = match &raw.round {
+        Some(text) => c.positive_duration("replay.round", text),
+        None => Some(SimDuration::HOUR),
+    };
+    if raw.budget_fractions.is_empty()
+        || raw
+            .budget_fractions
+            .iter()
+            .any(|f| !(f.is_finite() && *f > 0.0 && *f <= 1.0))
+    {
+        c.problem(
+            "replay.budget_fractions",
+            "expected one or more fractions in (0, 1] of the log's total cost",
+        );
+    }
+    let mut strategies = Vec::new();
+    for (idx, strategy) in strategies_raw.iter().enumerate() {
+        let Some(strategy) = strategy else { continue };
+        let path = format!("replay.strategies.{idx}");
+        if !["constant", "linear", "ortb", "pid"].contains(&strategy.kind.as_str()) {
+            c.problem(
+                &format!("{path}.kind"),
+                format!(
+                    "unknown kind \"{}\", expected `constant`, `linear`, `ortb` or `pid`",
+                    strategy.kind
+                ),
+            );
+            continue;
+        }
+        let pid = if strategy.kind == "pid" {
+            let reference = match strategy.reference_ecpc {
+                Some(r) if r.is_finite() && r > 0.0 => Some(r),
+                Some(r) => {
+                    c.problem(
+                        &format!("{path}.reference_ecpc"),
+                        format!("expected a positive amount, found {r}"),
+                    );
+                    None
+                }
+                None => {
+                    c.problem(&path, "missing field `reference_ecpc` for a pid strategy");
+                    None
+                }
+            };
+            let defaults = crate::pacing::KpiPid::DEFAULT;
+            let gain = |c: &mut Checker<'_>, name: &str, value: Option<f64>, default: f64| {
+                c.parameter(
+                    &format!("{path}.{name}"),
+                    value,
+                    default,
+                    |v| (0.0..=1e3).contains(&v),
+                    "a gain from 0 to 1000",
+                )
+            };
+            let kp = gain(&mut c, "kp", strategy.kp, defaults.kp);
+            let ki = gain(&mut c, "ki", strategy.ki, defaults.ki);
+            let kd = gain(&mut c, "kd", strategy.kd, defaults.kd);
+            match (reference, kp, ki, kd) {
+                (Some(r), Some(kp), Some(ki), Some(kd)) => {
+                    Some((r, crate::pacing::Gains { kp, ki, kd }))
+                }
+                _ => continue,
+            }
+        } else {
+            for (name, value) in [
+                ("reference_ecpc", strategy.reference_ecpc),
+                ("kp", strategy.kp),
+                ("ki", strategy.ki),
+                ("kd", strategy.kd),
+            ] {
+                if value.is_some() {
+                    c.problem(
+                        &format!("{path}.{name}"),
+                        format!("`{name}` applies to pid strategies only"),
+                    );
+                }
+            }
+            None
+        };
+        strategies.push(crate::scenario::ReplayStrategySpec {
+            name: strategy.name.clone(),
+            kind: strategy.kind.clone(),
+            pid,
+        });
+    }
+    if strategies.is_empty() && strategies_raw.iter().all(Option::is_some) {
+        c.problem("replay", "expected at least one [[replay.strategies]]");
+    }
+    if train.is_none() && !strategies.is_empty() {
+        c.problem(
+            "replay.train",
+            "strategies are tuned on a training log: expected `train`, a log in the same format",
+        );
+    }
+    match (name, start, format, sample, malformed, round) {
+        (Some(name), Some(start), Some(format), Some(sample), Some(malformed), Some(round))
+            if c.problems.is_empty() =>
+        {
+            Ok(crate::scenario::ReplayScenario {
+                name,
+                seed,
+                start,
+                file,
+                train,
+                format,
+                time_scale,
+                sample,
+                malformed,
+                round,
+                budget_fractions: raw.budget_fractions.clone(),
+                strategies,
+            })
+        }
+        _ => {
+            if c.problems.is_empty() {
+                c.problem("", "the scenario is incomplete");
+            }
+            Err(c.problems)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

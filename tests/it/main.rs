@@ -12,6 +12,7 @@ mod forecasting;
 mod html;
 mod invariants;
 mod pacing;
+mod replay;
 mod response;
 mod scenarios;
 mod traffic;

@@ -38,6 +38,36 @@ fn every_scenario_matches_its_snapshot() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut mismatched = Vec::new();
     for name in &names {
+        // Replay scenarios: snapshot the replay's summary, if their log is present (the
+        // iPinYou sample lives outside the repository).
+        if let adsim::scenario::Loaded::Replay(replay) =
+            adsim::scenario::load_any(&crate::scenario_path(name), &[])
+                .unwrap_or_else(|e| panic!("{e}"))
+        {
+            if !replay.file.is_file() {
+                eprintln!("{name}: skipped, no log at {}", replay.file.display());
+                continue;
+            }
+            let evaluation = adsim::replay::evaluate::evaluate(&replay).unwrap();
+            let mut summary =
+                serde_json::to_string_pretty(&report::replay::summary(&replay, &evaluation))
+                    .unwrap();
+            summary.push('\n');
+            // The log's absolute path differs between checkouts.
+            let summary = summary.replace(&replay.file.display().to_string(), "LOG");
+            let snapshot = dir
+                .join("tests/it/snapshots")
+                .join(name.replace('/', "__").replace(".toml", ".summary.json"));
+            if update {
+                std::fs::write(&snapshot, &summary).unwrap();
+            } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(summary.as_str()) {
+                mismatched.push(format!(
+                    "{name}: replay summary differs from {}",
+                    snapshot.display()
+                ));
+            }
+            continue;
+        }
         let full = crate::load(name, &[]);
         let members = format!("members.count={}", full.traffic.members.min(MAX_MEMBERS));
         let scenario = crate::load(name, &[HORIZON, &members]);
