@@ -22,6 +22,7 @@
 mod allocation;
 mod counters;
 mod curves;
+mod eventlog;
 mod exchange;
 mod targeting;
 
@@ -31,6 +32,7 @@ pub use allocation::{
 };
 pub use counters::{Counters, MAX_COUNTERS, Period};
 pub use curves::Curves;
+pub use eventlog::{EventLog, EventLogConfig, LoggedBid};
 pub use exchange::{BidderSpec, ExchangeConfig, FloorRule, Latency};
 
 pub use targeting::{Rule, Targeting, bitset_words};
@@ -100,6 +102,8 @@ pub struct Config {
     pub response: Option<ResponseConfig>,
     /// Guaranteed-delivery allocation plan, if any (else guaranteed items follow their pacers).
     pub allocation: Option<AllocationConfig>,
+    /// The auction event log, if asked for.
+    pub event_log: Option<EventLogConfig>,
 }
 
 /// The priority of line items that compete in the auction at their CPM.
@@ -277,6 +281,7 @@ pub struct AdServer {
     /// Demands the current request's plan draw picked.
     picked: u128,
     seed: u64,
+    event_log: Option<EventLog>,
 }
 
 /// What is left of the pod being filled.
@@ -466,6 +471,9 @@ impl AdServer {
             demand_of: vec![None; n],
             picked: 0,
             seed,
+            event_log: config
+                .event_log
+                .map(|log| EventLog::new(log, seed, dims.list.len())),
         }
     }
 
@@ -507,6 +515,11 @@ impl AdServer {
             config, &planned, dims, oracle, slots_of, run, self.seed,
         ));
         self.rerank();
+    }
+
+    /// The auction event log, if the scenario asks for one.
+    pub fn event_log(&self) -> Option<&EventLog> {
+        self.event_log.as_ref()
     }
 
     /// The guaranteed-delivery plan being served, if any.
@@ -1082,6 +1095,34 @@ impl AdServer {
             weights: &self.exchange.position_weights,
         };
         self.auction.run(&self.bids, &auction_pod, &mut self.awards);
+        if let Some(log) = &mut self.event_log
+            && log.sample()
+        {
+            let request_idx = log.begin(request, pod.slots_left, pod.seconds_left);
+            let auction = log.auctions_seen;
+            let n_bidders = self.bidders.len();
+            for (bid_idx, bid) in self.bids.iter().enumerate() {
+                let propensity = match exchange::Owner::of(bid.bidder, n_bidders) {
+                    exchange::Owner::Bidder(b) => self.bidders[b].throttle,
+                    exchange::Owner::Item(idx) => self.throttle[idx],
+                };
+                let won = self
+                    .awards
+                    .iter()
+                    .find(|award| award.bid == bid_idx)
+                    .map(|award| (award.position, award.price));
+                log.bids.push(LoggedBid {
+                    auction,
+                    at: request.at,
+                    request: request_idx,
+                    owner: bid.bidder,
+                    amount: bid.amount,
+                    floor: bid.floor,
+                    propensity,
+                    won,
+                });
+            }
+        }
         for award_idx in 0..self.awards.len() {
             let award = self.awards[award_idx];
             let bid = self.bids[award.bid];

@@ -702,6 +702,103 @@ pub fn inventory_csv(scenario: &Scenario, simulation: &Simulation) -> String {
     inventory_table(scenario, simulation).to_csv()
 }
 
+/// The auction event log as a table, one row per logged bid (see `adserver::eventlog`), if
+/// the scenario has an `[event_log]` table.
+pub fn events_table(scenario: &Scenario, simulation: &Simulation) -> Option<crate::table::Table> {
+    use crate::table::{Column, Table};
+    let server = simulation.server();
+    let log = server.event_log()?;
+    let dims = &scenario.dims;
+    let n_bidders = scenario.adserver.bidders.len();
+    let mut table = Table::new()
+        .with(
+            "auction",
+            Column::U64(log.bids.iter().map(|b| b.auction).collect()),
+        )
+        .with(
+            "time",
+            Column::TimestampMicros(log.bids.iter().map(|b| b.at.0).collect()),
+        );
+    for (dim, dimension) in dims.list.iter().enumerate() {
+        let values: Vec<String> = log
+            .bids
+            .iter()
+            .map(|b| {
+                let value = log.requests[b.request as usize * log.n_dims + dim];
+                dimension.values[usize::from(value)].clone()
+            })
+            .collect();
+        table = table.with(&dimension.name, Column::Text(values));
+    }
+    let pod = |b: &crate::adserver::LoggedBid| log.pods[b.request as usize];
+    let (names, kinds): (Vec<String>, Vec<String>) = log
+        .bids
+        .iter()
+        .map(|b| {
+            let id = b.owner as usize;
+            if id < n_bidders {
+                (
+                    scenario.adserver.bidders[id].name.clone(),
+                    "bidder".to_string(),
+                )
+            } else {
+                let item = server.scenario_index(id - n_bidders);
+                (
+                    scenario.adserver.line_items[item].name.clone(),
+                    "line_item".to_string(),
+                )
+            }
+        })
+        .unzip();
+    Some(
+        table
+            .with(
+                "slots",
+                Column::U64(log.bids.iter().map(|b| u64::from(pod(b).0)).collect()),
+            )
+            .with(
+                "seconds",
+                Column::U64(log.bids.iter().map(|b| u64::from(pod(b).1)).collect()),
+            )
+            .with("owner", Column::Text(names))
+            .with("owner_kind", Column::Text(kinds))
+            .with(
+                "bid",
+                Column::F64(log.bids.iter().map(|b| b.amount.as_units()).collect()),
+            )
+            .with(
+                "floor",
+                Column::F64(log.bids.iter().map(|b| b.floor.as_units()).collect()),
+            )
+            .with(
+                "propensity",
+                Column::F64(log.bids.iter().map(|b| b.propensity).collect()),
+            )
+            .with(
+                "won",
+                Column::Bool(log.bids.iter().map(|b| b.won.is_some()).collect()),
+            )
+            .with(
+                "position",
+                Column::OptF64(
+                    log.bids
+                        .iter()
+                        .map(|b| b.won.map(|(p, _)| f64::from(p)))
+                        .collect(),
+                ),
+            )
+            .with(
+                "price",
+                Column::OptF64(
+                    log.bids
+                        .iter()
+                        .map(|b| b.won.map(|(_, price)| price.as_units()))
+                        .collect(),
+                ),
+            ),
+    )
+}
+
 /// Binary outputs: `inventory.parquet` when `[inventory] parquet = true`.
 pub fn render_binary(
     scenario: &Scenario,
@@ -713,6 +810,11 @@ pub fn render_binary(
             "inventory.parquet",
             inventory_table(scenario, simulation).to_parquet()?,
         ));
+    }
+    if scenario.adserver.event_log.is_some_and(|log| log.parquet)
+        && let Some(events) = events_table(scenario, simulation)
+    {
+        files.push(("events.parquet", events.to_parquet()?));
     }
     Ok(files)
 }
@@ -912,6 +1014,9 @@ pub fn render(
     ];
     if let Some(landscape) = bid_landscape_csv(simulation) {
         files.push(("bid_landscape.csv", landscape));
+    }
+    if let Some(events) = events_table(scenario, simulation) {
+        files.push(("events.csv", events.to_csv()));
     }
     files.push((
         "report.html",

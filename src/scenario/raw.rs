@@ -593,3 +593,12 @@ pub struct ReplayStrategy {
     #[serde(default)]
     pub kd: Option<f64>,
 }
+
+/// The `[event_log]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLog {
+    pub rate: Fraction,
+    #[serde(default)]
+    pub parquet: Option<bool>,
+}

@@ -31,6 +31,7 @@ const TOP_LEVEL: &[&str] = &[
     "response",
     "allocation",
     "inventory",
+    "event_log",
     "name",
     "seed",
     "start",
@@ -1739,6 +1740,21 @@ fn adserver(
     };
     let response = dims.and_then(|dims| response_config(c, dims, &advertisers));
     let allocation = dims.and_then(|dims| allocation_config(c, dims, &items));
+    let event_log = if c.get("event_log").is_none() {
+        Some(None)
+    } else {
+        c.section::<raw::EventLog>("event_log").and_then(|raw| {
+            let rate = c.fraction("event_log.rate", raw.rate)?;
+            if rate <= 0.0 {
+                c.problem("event_log.rate", "expected a share of auctions above 0");
+                return None;
+            }
+            Some(Some(adserver::EventLogConfig {
+                rate,
+                parquet: raw.parquet.unwrap_or(false),
+            }))
+        })
+    };
     if !settings_ok
         || items.len() != raw_items.len()
         || bidders.len() != raw_bidders.len()
@@ -1757,6 +1773,7 @@ fn adserver(
         budget_sync: budget_sync?,
         response: response?,
         allocation: allocation?,
+        event_log: event_log?,
     })
 }
 
