@@ -62,6 +62,9 @@ impl ExchangeConfig {
     /// The floor of `request` [CPM micros].
     #[inline]
     pub fn floor_for(&self, request: &AdRequest) -> Micros {
+        if let Some(floor) = request.floor {
+            return floor;
+        }
         self.floor_rules
             .iter()
             .find(|rule| {

@@ -212,12 +212,42 @@ impl Simulation {
         let expected = ExpectedTraffic::new(&horizon);
         let server = ad_server(scenario, &traffic, &expected);
         let metrics = metrics_for(scenario, &dims);
+        // Logged requests replace the synthetic sessions; the synthetic world still supplies
+        // the vocabularies, the member count and the pacing curves.
+        let traffic: Box<dyn TrafficSource> = match &scenario.logged_traffic {
+            Some(config) => Box::new(
+                crate::traffic::logged::Logged::new(
+                    config.clone(),
+                    dims.clone(),
+                    traffic.n_members(),
+                    scenario
+                        .traffic
+                        .countries
+                        .iter()
+                        .map(|c| c.utc_offset_minutes)
+                        .collect(),
+                    [
+                        scenario.traffic.pre_roll.unwrap_or_default(),
+                        scenario.traffic.mid_roll.unwrap_or_default(),
+                    ],
+                    (scenario.start, scenario.end),
+                    scenario.seed,
+                )
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "the log {} was checked at load but cannot be read now: {error}",
+                        config.file.display()
+                    )
+                }),
+            ),
+            None => Box::new(traffic),
+        };
         let mut simulation = Simulation {
             now: scenario.start,
             start: scenario.start,
             end: scenario.end,
             queue: EventQueue::default(),
-            traffic: Box::new(traffic),
+            traffic,
             server,
             metrics,
             request: AdRequest::default(),

@@ -36,6 +36,8 @@ pub struct Scenario {
     pub dims: Dimensions,
     /// How inventory is exported: segment keys (dimension indices) and period.
     pub inventory: InventorySpec,
+    /// Logged ad requests replayed instead of synthetic sessions, if any.
+    pub logged_traffic: Option<crate::traffic::logged::LoggedConfig>,
 }
 
 /// A replay scenario: logged auctions replayed through bidding strategies (`replay`).

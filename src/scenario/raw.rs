@@ -602,3 +602,22 @@ pub struct EventLog {
     #[serde(default)]
     pub parquet: Option<bool>,
 }
+
+/// The `[logged_traffic]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedTraffic {
+    pub file: String,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub member: Option<String>,
+    #[serde(default)]
+    pub floor: Option<String>,
+    #[serde(default)]
+    pub time_scale: Option<f64>,
+    #[serde(default)]
+    pub sample: Option<Fraction>,
+    #[serde(default)]
+    pub malformed: Option<String>,
+}

@@ -23,6 +23,7 @@ use crate::traffic::{
     Categorical, Country, Dimensions, LengthModel, MAX_DIMENSIONS, PodSpec, SessionLength,
     SlateConfig, SyntheticConfig, TitleSpec, duration_mask,
 };
+use std::io::BufRead as _;
 
 const TOP_LEVEL: &[&str] = &[
     "schema_version",
@@ -32,6 +33,7 @@ const TOP_LEVEL: &[&str] = &[
     "allocation",
     "inventory",
     "event_log",
+    "logged_traffic",
     "name",
     "seed",
     "start",
@@ -873,8 +875,18 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
     let inventory = dims
         .as_ref()
         .and_then(|dims| inventory(&mut c, dims, start.zip(duration)));
+    let logged_traffic = dims.as_ref().and_then(|dims| logged_traffic(&mut c, dims));
 
-    match (name, start, duration, traffic, dims, adserver, inventory) {
+    match (
+        name,
+        start,
+        duration,
+        traffic,
+        dims,
+        adserver,
+        inventory,
+        logged_traffic,
+    ) {
         (
             Some(name),
             Some(start),
@@ -883,6 +895,7 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
             Some(dims),
             Some(adserver),
             Some(inventory),
+            Some(logged_traffic),
         ) if c.problems.is_empty() => Ok(Scenario {
             name,
             seed,
@@ -892,6 +905,7 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
             adserver,
             dims,
             inventory,
+            logged_traffic,
         }),
         _ => {
             if c.problems.is_empty() {
@@ -904,6 +918,173 @@ pub fn scenario(root: &Node, base_dir: &Path) -> Result<Scenario, Vec<Problem>> 
             Err(c.problems)
         }
     }
+}
+
+/// The `[logged_traffic]` table: `Some(None)` when absent. The whole file is checked here (one
+/// streaming pass), so the run never meets a malformed row it was not told to skip.
+fn logged_traffic(
+    c: &mut Checker<'_>,
+    dims: &Dimensions,
+) -> Option<Option<crate::traffic::logged::LoggedConfig>> {
+    use crate::traffic::logged;
+    if c.get("logged_traffic").is_none() {
+        return Some(None);
+    }
+    let raw: raw::LoggedTraffic = c.section("logged_traffic")?;
+    let path = c.base_dir.join(&raw.file);
+    let shown = path.display().to_string();
+    let skip_bad = match raw.malformed.as_deref() {
+        None | Some("fail") => false,
+        Some("skip") => true,
+        Some(other) => {
+            c.problem(
+                "logged_traffic.malformed",
+                format!("unknown setting \"{other}\", expected `fail` or `skip`"),
+            );
+            return None;
+        }
+    };
+    let time_scale = raw.time_scale.unwrap_or(1.0);
+    if !(time_scale.is_finite() && time_scale > 0.0) {
+        c.problem(
+            "logged_traffic.time_scale",
+            format!("expected a positive factor, found {time_scale}"),
+        );
+        return None;
+    }
+    let sample = match raw.sample {
+        Some(fraction) => c.fraction("logged_traffic.sample", fraction)?,
+        None => 1.0,
+    };
+    let mut lines = match logged::open(&path) {
+        Ok(lines) => lines,
+        Err(error) => {
+            c.problem(
+                "logged_traffic.file",
+                format!("cannot read {shown}: {error}"),
+            );
+            return None;
+        }
+    };
+    let mut text = String::new();
+    if lines.read_line(&mut text).unwrap_or(0) == 0 {
+        c.problem(
+            "logged_traffic.file",
+            format!("{shown}: empty, expected a header line"),
+        );
+        return None;
+    }
+    let header: Vec<String> = text
+        .trim_end_matches(['\n', '\r'])
+        .split(',')
+        .map(|h| h.trim().to_string())
+        .collect();
+    let column = |c: &mut Checker<'_>, field: &str, name: &str| -> Option<usize> {
+        let found = header.iter().position(|h| h == name);
+        if found.is_none() {
+            c.problem(
+                &format!("logged_traffic.{field}"),
+                format!(
+                    "{shown}:1: no column \"{name}\" (header: {})",
+                    header.join(",")
+                ),
+            );
+        }
+        found
+    };
+    let timestamp = column(
+        c,
+        "timestamp",
+        raw.timestamp.as_deref().unwrap_or("timestamp"),
+    )?;
+    let member = match &raw.member {
+        Some(name) => Some(column(c, "member", name)?),
+        None => None,
+    };
+    let floor = match &raw.floor {
+        Some(name) => Some(column(c, "floor", name)?),
+        None => None,
+    };
+    let attributes: Vec<(usize, usize)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(col, name)| {
+            let dim = dims.index(name)?;
+            (dim != dims.local_hour() && dim != dims.weekday()).then_some((col, dim))
+        })
+        .collect();
+    let mut config = logged::LoggedConfig {
+        file: path.clone(),
+        time_scale,
+        sample,
+        timestamp,
+        member,
+        floor,
+        attributes,
+        skip: Default::default(),
+        first: SimTime(0),
+    };
+    let mut first = None;
+    let mut line = 1;
+    loop {
+        text.clear();
+        match lines.read_line(&mut text) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(error) => {
+                c.problem(
+                    "logged_traffic.file",
+                    format!("{shown}:{}: cannot read: {error}", line + 1),
+                );
+                return None;
+            }
+        }
+        line += 1;
+        let row = text.trim_end_matches(['\n', '\r']);
+        if row.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = row.split(',').collect();
+        match logged::check_row(&config, dims, &header, &fields) {
+            Ok(()) => {
+                let at = logged::parse_time(fields[timestamp]).unwrap_or(SimTime(0));
+                match first {
+                    None => first = Some(at),
+                    Some(first) if at < first => {
+                        let problem = format!(
+                            "{shown}:{line}: column `{}`: {} is earlier than the first row: rows must be in time order",
+                            header[timestamp], fields[timestamp]
+                        );
+                        if skip_bad {
+                            config.skip.insert(line);
+                        } else {
+                            c.problem("logged_traffic.file", problem);
+                            return None;
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            Err((column, message)) => {
+                if skip_bad {
+                    config.skip.insert(line);
+                } else {
+                    let column = if column.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" column `{column}`:")
+                    };
+                    c.problem(
+                        "logged_traffic.file",
+                        format!("{shown}:{line}:{column} {message} (set logged_traffic.malformed = \"skip\" to skip such rows)"),
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+    config.first = first.unwrap_or(SimTime(0));
+    Some(Some(config))
 }
 
 /// Most inventory cells a run may keep (periods × segments), about 240 MB of counters.

@@ -7,6 +7,7 @@
 //! whatever the ad server decides, the requests (and their random draws) are the same.
 
 mod expected;
+pub mod logged;
 mod synthetic;
 
 pub use expected::ExpectedTraffic;
@@ -162,6 +163,8 @@ pub struct AdRequest {
     /// Position of the break in its session: 0 is the pre-roll, k the k-th mid-roll.
     pub break_index: u16,
     pub pod: PodSpec,
+    /// A logged floor [CPM micros] replacing the exchange's floor rules (replayed traffic).
+    pub floor: Option<crate::money::Micros>,
 }
 
 /// Traffic events, scheduled by a traffic source for itself.

@@ -358,3 +358,109 @@ fn the_event_log_samples_auctions_with_every_bid_and_its_propensity() {
         adsim::report::delivery_csv(&scenario, &simulation)
     );
 }
+
+#[test]
+fn logged_requests_replay_through_the_ad_server() {
+    // scenarios/replay_example/requests.toml: 5,000 logged breaks within the day.
+    let scenario = crate::load("replay_example/requests.toml", &[]);
+    let simulation = crate::simulate(&scenario, true);
+    assert_eq!(simulation.metrics().requests, 5_000);
+    // Attributes come from the log: requests per country in inventory.csv equal the file's.
+    let log = std::fs::read_to_string(crate::scenario_path("replay_example/requests.csv")).unwrap();
+    let count = |country: &str| {
+        log.lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(2) == Some(country))
+            .count() as u64
+    };
+    let inventory = adsim::report::inventory_csv(&scenario, &simulation);
+    for country in ["US", "GB", "JP"] {
+        let replayed: u64 = inventory
+            .lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(1) == Some(country))
+            .map(|l| l.split(',').nth(4).unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(replayed, count(country), "{country}");
+    }
+    // One bidder in a second-price auction pays the request's floor: the logged floors.
+    let logged_floors = [1_500_000, 2_000_000, 3_000_000];
+    let mut sales = 0;
+    for pod in simulation.server().trace() {
+        for sale in &pod.sales {
+            assert!(logged_floors.contains(&sale.price.0), "{:?}", sale.price);
+            sales += 1;
+        }
+    }
+    assert!(sales > 1_000);
+    // The same member id is the same member: the sponsorship's cap of 2 per (local) day holds.
+    let mut seen = std::collections::BTreeMap::new();
+    for pod in simulation.server().trace() {
+        if pod.items.contains(&0) {
+            let day = pod.request.at.local_day(pod.request.utc_offset_minutes);
+            *seen.entry((pod.request.member, day)).or_insert(0) += 1;
+        }
+    }
+    assert!(
+        !seen.is_empty() && seen.values().all(|&n| n <= 2),
+        "{seen:?}"
+    );
+    assert!(
+        seen.values().any(|&n| n == 2),
+        "some member should reach the cap"
+    );
+}
+
+#[test]
+fn logged_requests_bad_rows_gzip_and_sampling() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(crate::scenario_path("replay_example/requests.toml")).unwrap();
+    let scenario = dir.path().join("s.toml");
+    let write = |log: &str, settings: &str| {
+        std::fs::write(
+            &scenario,
+            text.replace(
+                "file = \"requests.csv\"",
+                &format!("file = \"{log}\"{settings}"),
+            )
+            .replace("malformed = \"fail\"\n", ""),
+        )
+        .unwrap();
+    };
+    let rows = "timestamp,user,country,device,genre,break,floor\n1793577615,m1,US,tv,drama,mid_roll,2\n1793577620,m2,FR,tv,drama,mid_roll,2\n1793577625,m3,GB,web,comedy,pre_roll,cheap\n1793577630,m4,GB,web,comedy,pre_roll,1\n";
+    std::fs::write(dir.path().join("bad.csv"), rows).unwrap();
+    write("bad.csv", "");
+    let output = adsim(&["validate", scenario.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv:3: column `country`: unknown country \"FR\""),
+        "{stderr}"
+    );
+    write("bad.csv", "\nmalformed = \"skip\"");
+    let loaded = adsim::scenario::load(&scenario, &[]).unwrap();
+    assert_eq!(crate::simulate(&loaded, false).metrics().requests, 2);
+    // Gzip, and sampling by the seed.
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dir.path().join("log.csv.gz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&std::fs::read(crate::scenario_path("replay_example/requests.csv")).unwrap())
+        .unwrap();
+    gz.finish().unwrap();
+    write("log.csv.gz", "\nsample = 0.5");
+    let loaded = adsim::scenario::load(&scenario, &[]).unwrap();
+    let (a, b) = (
+        crate::simulate(&loaded, false),
+        crate::simulate(&loaded, false),
+    );
+    let n = a.metrics().requests as f64;
+    assert_eq!(a.metrics().requests, b.metrics().requests);
+    // Binomial(5000, 0.5): ±4 SE = ±141.
+    assert!(
+        (n - 2_500.0).abs() <= 4.0 * (5_000.0f64 * 0.25).sqrt(),
+        "{n}"
+    );
+}
