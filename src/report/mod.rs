@@ -41,9 +41,20 @@ pub struct Summary {
     pub bidders: Vec<BidderSummary>,
     /// The guaranteed-delivery plan, with an `[allocation]` table.
     pub allocation: Option<AllocationSummary>,
+    /// With `[logged_traffic]`: the log and its skipped rows.
+    pub logged_traffic: Option<LoggedTrafficSummary>,
     /// The run-level KPIs that replications, comparisons, sweeps and `adsim check` use
     /// (`experiment::KPIS`), by name: a `check` baseline reads them from here.
     pub kpis: std::collections::BTreeMap<&'static str, f64>,
+}
+
+/// The replayed log of a `[logged_traffic]` run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LoggedTrafficSummary {
+    pub file: String,
+    /// Malformed rows skipped (`malformed = "skip"`), and the first five of their lines.
+    pub rows_skipped: usize,
+    pub first_skipped_lines: Vec<usize>,
 }
 
 /// A figure for each plan kind.
@@ -411,6 +422,17 @@ pub fn summary(scenario: &Scenario, simulation: &Simulation) -> Summary {
         },
         bidders,
         allocation: allocation_summary(scenario, simulation),
+        logged_traffic: scenario
+            .logged_traffic
+            .as_ref()
+            .map(|logged| LoggedTrafficSummary {
+                file: logged
+                    .file
+                    .file_name()
+                    .map_or(String::new(), |name| name.to_string_lossy().into_owned()),
+                rows_skipped: logged.skip.len(),
+                first_skipped_lines: logged.skip.iter().take(5).copied().collect(),
+            }),
         kpis: std::collections::BTreeMap::new(),
     }
     .with_kpis()

@@ -441,7 +441,14 @@ fn logged_requests_bad_rows_gzip_and_sampling() {
     );
     write("bad.csv", "\nmalformed = \"skip\"");
     let loaded = adsim::scenario::load(&scenario, &[]).unwrap();
-    assert_eq!(crate::simulate(&loaded, false).metrics().requests, 2);
+    let simulation = crate::simulate(&loaded, false);
+    assert_eq!(simulation.metrics().requests, 2);
+    let summary = adsim::report::summary(&loaded, &simulation);
+    let logged = summary.logged_traffic.unwrap();
+    assert_eq!(
+        (logged.rows_skipped, logged.first_skipped_lines),
+        (2, vec![3, 4])
+    );
     // Gzip, and sampling by the seed.
     let mut gz = flate2::write::GzEncoder::new(
         std::fs::File::create(dir.path().join("log.csv.gz")).unwrap(),
