@@ -40,14 +40,20 @@ fn every_scenario_matches_its_snapshot() {
     for name in &names {
         // Replay scenarios: snapshot the replay's summary, if their log is present (the
         // iPinYou sample lives outside the repository).
-        if let adsim::scenario::Loaded::Replay(replay) =
-            adsim::scenario::load_any(&crate::scenario_path(name), &[])
-                .unwrap_or_else(|e| panic!("{e}"))
-        {
-            if !replay.file.is_file() {
-                eprintln!("{name}: skipped, no log at {}", replay.file.display());
+        let loaded = match adsim::scenario::load_any(&crate::scenario_path(name), &[]) {
+            Ok(loaded) => loaded,
+            // The iPinYou sample lives outside the repository: without it (and unless CI says
+            // it must be there) its scenario cannot load, which is not this test's concern.
+            Err(error)
+                if error.to_string().contains("replay.file: cannot read")
+                    && std::env::var_os("ADSIM_REQUIRE_DATA").is_none() =>
+            {
+                eprintln!("{name}: skipped, its log is not here: {error}");
                 continue;
             }
+            Err(error) => panic!("{error}"),
+        };
+        if let adsim::scenario::Loaded::Replay(replay) = loaded {
             let evaluation = adsim::replay::evaluate::evaluate(&replay).unwrap();
             let mut summary =
                 serde_json::to_string_pretty(&report::replay::summary(&replay, &evaluation))
