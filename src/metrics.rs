@@ -326,6 +326,16 @@ impl BidderMetrics {
         }
     }
 
+    /// Records `count` response latencies of `latency_us` each.
+    pub fn record_latency_n(&mut self, latency_us: u64, count: u64) {
+        if self.pending_latency.0 == latency_us {
+            self.pending_latency.1 += count;
+        } else {
+            self.flush_latency();
+            self.pending_latency = (latency_us, count);
+        }
+    }
+
     fn flush_latency(&mut self) {
         let (value, count) = self.pending_latency;
         if count > 0 {

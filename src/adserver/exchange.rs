@@ -118,34 +118,69 @@ impl BidderSpec {
     }
 }
 
-/// A bidder's serving state.
+/// The fields of a bidder's spec the per-request path reads, copied together so that checking
+/// a bidder touches one cache line rather than a scattered `BidderSpec`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hot {
+    pub duration: u16,
+    pub has_caps: bool,
+    pub category: Option<u16>,
+    pub advertiser: u32,
+    /// Budgets [micros]; `i64::MAX` when unset.
+    pub budget: i64,
+    pub daily: i64,
+    pub error_rate: f64,
+    pub no_bid_rate: f64,
+    pub latency_median: i64,
+    pub latency_sigma: f64,
+    pub deal_floor: Option<Micros>,
+}
+
+/// A bidder's request outcomes kept locally between flushes to `Metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LocalCounts {
+    pub requests: u64,
+    pub bids: u64,
+    pub no_bids: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    /// A run of equal latencies `(latency [µs], count)` not yet recorded.
+    pub latency: (u64, u64),
+}
+
+/// A bidder's serving state. Laid out hot fields first (`repr(C)`): what every request reads,
+/// then what a request the bidder takes part in reads, then the rest.
+#[repr(C)]
 pub(super) struct BidderState {
-    pub spec: BidderSpec,
-    pub bidder: Demand,
-    /// The bidder's own stream (values, strategy randomness).
-    pub stream: Stream,
-    /// Errors, no-bids and latencies, apart so that a value-model change leaves them as they were.
-    pub response: Stream,
-    /// The pacer's participation draws, apart so that a pacing change moves nothing else.
-    pub pacing_stream: Stream,
-    pub cap_checks: Vec<(u16, u16)>,
-    pub bumps: Vec<u16>,
-    /// Spend [micros]: over the run, and on the UTC day `day`.
-    pub spent: i64,
-    pub spent_day: i64,
+    pub hot: Hot,
+    pub throttle: f64,
+    /// The pacer's bid multiplier.
+    pub multiplier: f64,
     pub day: i64,
     /// What budget checks and the pacer see (spend as of the last synchronisation) and the
     /// responses observed.
     pub seen: Seen,
-    pub throttle: f64,
-    /// The pacer's bid multiplier.
-    pub multiplier: f64,
-    pub pacer: Box<dyn Pacer>,
     pub interval: IntervalCounts,
+    /// Request outcomes not yet added to the run's metrics.
+    pub counts: LocalCounts,
+    /// Spend [micros]: over the run, and on the UTC day `day`.
+    pub spent: i64,
+    pub spent_day: i64,
+    /// The pacer's participation draws, apart so that a pacing change moves nothing else.
+    pub pacing_stream: Stream,
+    /// Errors, no-bids and latencies, apart so that a value-model change leaves them as they were.
+    pub response: Stream,
+    /// The bidder's own stream (values, strategy randomness).
+    pub stream: Stream,
+    pub bidder: Demand,
+    pub cap_checks: Vec<(u16, u16)>,
+    pub bumps: Vec<u16>,
+    pub pacer: Box<dyn Pacer>,
     pub last_update: SimTime,
     pub curve: usize,
     /// Budget pacing aims at over the run [micros].
     pub pacing_budget: Option<i64>,
+    pub spec: BidderSpec,
 }
 
 impl BidderState {
@@ -157,6 +192,19 @@ impl BidderState {
         counters: (Vec<(u16, u16)>, Vec<u16>),
     ) -> BidderState {
         BidderState {
+            hot: Hot {
+                duration: spec.creative_duration_s,
+                has_caps: !counters.0.is_empty(),
+                category: spec.category,
+                advertiser: spec.advertiser as u32,
+                budget: spec.budget.map_or(i64::MAX, |b| b.0),
+                daily: spec.daily_budget.map_or(i64::MAX, |b| b.0),
+                error_rate: spec.error_rate,
+                no_bid_rate: spec.no_bid_rate,
+                latency_median: spec.latency.median.0,
+                latency_sigma: spec.latency.sigma,
+                deal_floor: spec.deal_floor,
+            },
             bidder: Demand::Model(spec.model.clone()),
             stream: Stream::new(seed, &format!("bidder.{}", spec.name)),
             response: Stream::new(seed, &format!("bidder.{}.response", spec.name)),
@@ -167,6 +215,7 @@ impl BidderState {
             spent_day: 0,
             day: i64::MIN,
             seen: Seen::default(),
+            counts: LocalCounts::default(),
             throttle: 1.0,
             multiplier: 1.0,
             pacer: spec.pacing.build(),
@@ -188,13 +237,7 @@ impl BidderState {
             self.spent_day = 0;
             self.seen.delivered_day = 0;
         }
-        self.spec
-            .budget
-            .is_none_or(|budget| self.seen.delivered < budget.0)
-            && self
-                .spec
-                .daily_budget
-                .is_none_or(|daily| self.seen.delivered_day < daily.0)
+        self.seen.delivered < self.hot.budget && self.seen.delivered_day < self.hot.daily
     }
 }
 
@@ -202,22 +245,21 @@ impl BidderState {
 /// Draws are skipped where they cannot matter (no error or no-bid rate, a constant latency),
 /// which changes no result for a given scenario.
 #[inline]
-pub fn respond(spec: &BidderSpec, stream: &mut Stream) -> Result<i64, Failure> {
-    let failure_rate = spec.error_rate + spec.no_bid_rate;
+pub(super) fn respond(hot: &Hot, stream: &mut Stream) -> Result<i64, Failure> {
+    let failure_rate = hot.error_rate + hot.no_bid_rate;
     if failure_rate > 0.0 {
         let u = stream.uniform();
-        if u < spec.error_rate {
+        if u < hot.error_rate {
             return Err(Failure::Error);
         }
         if u < failure_rate {
             return Err(Failure::NoBid);
         }
     }
-    if spec.latency.sigma == 0.0 {
-        return Ok(spec.latency.median.0.max(1));
+    if hot.latency_sigma == 0.0 {
+        return Ok(hot.latency_median.max(1));
     }
-    let latency =
-        spec.latency.median.0 as f64 * (spec.latency.sigma * stream.standard_normal()).exp();
+    let latency = hot.latency_median as f64 * (hot.latency_sigma * stream.standard_normal()).exp();
     // Latencies are positive: adding a half and truncating rounds to the nearest µs.
     Ok(((latency + 0.5) as i64).max(1))
 }

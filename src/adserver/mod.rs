@@ -611,6 +611,7 @@ impl AdServer {
 
     /// A pacing tick: every active item's pacer sees the last interval and decides the next.
     pub fn pacing_tick(&mut self, now: SimTime, metrics: &mut Metrics) {
+        self.flush_bidder_counts(metrics);
         for idx in 0..self.items.len() {
             if self.active[idx / 64] >> (idx % 64) & 1 == 1 {
                 self.update_pacer(idx, now);
@@ -963,6 +964,22 @@ impl AdServer {
         metrics.record_response(response, at);
     }
 
+    /// Adds the bidders' locally kept request counts and latency runs to `metrics` and resets
+    /// them. Called at every pacing tick and before the run's metrics are read.
+    pub fn flush_bidder_counts(&mut self, metrics: &mut Metrics) {
+        for (state, stats) in self.bidders.iter_mut().zip(&mut metrics.bidders) {
+            let counts = std::mem::take(&mut state.counts);
+            stats.requests += counts.requests;
+            stats.bids += counts.bids;
+            stats.no_bids += counts.no_bids;
+            stats.errors += counts.errors;
+            stats.timeouts += counts.timeouts;
+            if counts.latency.1 > 0 {
+                stats.record_latency_n(counts.latency.0, counts.latency.1);
+            }
+        }
+    }
+
     /// Budget synchronisation: pacers, goal stops and budget checks catch up with delivery
     /// and spend.
     pub fn synchronise(&mut self) {
@@ -1004,19 +1021,19 @@ impl AdServer {
                 let b = word_idx * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let state = &mut self.bidders[b];
-                let duration = state.spec.creative_duration_s;
+                let duration = state.hot.duration;
                 if !request.pod.allows(duration)
                     || duration > pod.seconds_left
                     || !pod.admits(
-                        state.spec.category,
-                        state.spec.advertiser as u32,
+                        state.hot.category,
+                        state.hot.advertiser,
                         self.allow_same_advertiser,
                     )
                     || !state.has_budget(day)
                 {
                     continue;
                 }
-                if !state.cap_checks.is_empty()
+                if state.hot.has_caps
                     && capped(&mut self.counters, &state.cap_checks, request, loaded)
                 {
                     continue;
@@ -1028,18 +1045,30 @@ impl AdServer {
                     continue;
                 }
                 state.interval.attempts += 1;
-                let stats = &mut metrics.bidders[b];
+                // Counted in the bidder's own state and flushed to `metrics` at pacing ticks
+                // and at the end (`flush_bidder_counts`): the per-request path then stays in
+                // the bidder's hot fields.
+                let stats = &mut state.counts;
                 stats.requests += 1;
-                match exchange::respond(&state.spec, &mut state.response) {
+                match exchange::respond(&state.hot, &mut state.response) {
                     Err(exchange::Failure::Error) => stats.errors += 1,
                     Err(exchange::Failure::NoBid) => stats.no_bids += 1,
                     Ok(latency_us) => {
-                        stats.record_latency(latency_us as u64);
+                        let latency = latency_us as u64;
+                        if stats.latency.0 == latency {
+                            stats.latency.1 += 1;
+                        } else {
+                            let (value, count) = stats.latency;
+                            if count > 0 {
+                                metrics.bidders[b].record_latency_n(value, count);
+                            }
+                            stats.latency = (latency, 1);
+                        }
                         if latency_us > self.exchange.tmax.0 {
                             stats.timeouts += 1;
                             continue;
                         }
-                        let bid_floor = state.spec.deal_floor.unwrap_or(floor);
+                        let bid_floor = state.hot.deal_floor.unwrap_or(floor);
                         match state.bidder.bid(request, bid_floor, &mut state.stream) {
                             None => stats.no_bids += 1,
                             Some(amount) => {
@@ -1054,8 +1083,8 @@ impl AdServer {
                                     amount,
                                     floor: bid_floor,
                                     duration_s: duration,
-                                    category: state.spec.category,
-                                    advertiser: state.spec.advertiser as u32,
+                                    category: state.hot.category,
+                                    advertiser: state.hot.advertiser,
                                 });
                             }
                         }

@@ -369,6 +369,7 @@ impl Simulation {
     /// Runs to the end and completes the metrics.
     pub fn run(&mut self) {
         while self.step() {}
+        self.server.flush_bidder_counts(&mut self.metrics);
         self.metrics.finish();
     }
 
