@@ -430,12 +430,12 @@ fn run(scenario: &Scenario, out: Option<PathBuf>, quiet: bool) -> anyhow::Result
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
 
-    let (summary, files) = report::render(scenario, &simulation);
+    let (summary, files, binary) = report::render_all(scenario, &simulation);
     for (name, contents) in &files {
         report::write_atomic(&out_dir, name, contents)
             .with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
     }
-    for (name, contents) in report::render_binary(scenario, &simulation)? {
+    for (name, contents) in binary? {
         report::write_atomic(&out_dir, name, contents)
             .with_context(|| format!("cannot write {}", out_dir.join(name).display()))?;
     }

@@ -14,6 +14,7 @@ mod rng;
 
 pub use queue::EventQueue;
 pub use rng::Stream;
+pub(crate) use rng::fnv1a64;
 
 use crate::adserver::{AdServer, OracleInputs};
 use crate::metrics::Metrics;

@@ -214,8 +214,7 @@ pub fn run_once(job: &Job<'_>) -> RunResult {
     let mut simulation = Simulation::new(&seeded);
     simulation.run();
     let (summary, files, binary) = if job.render {
-        let (summary, files) = report::render(&seeded, &simulation);
-        let binary = report::render_binary(&seeded, &simulation);
+        let (summary, files, binary) = report::render_all(&seeded, &simulation);
         (summary, Some(files), Some(binary))
     } else {
         (report::summary(&seeded, &simulation), None, None)

@@ -42,12 +42,7 @@ fn scan(
             Ok(row) => each(&row),
             Err(error) => match scenario.malformed {
                 Malformed::Fail => return Err(row_error(path, &error)),
-                Malformed::Skip => {
-                    skipped.count += 1;
-                    if skipped.first_lines.len() < 5 {
-                        skipped.first_lines.push(error.line);
-                    }
-                }
+                Malformed::Skip => skipped.note(error.line),
             },
         }
     }

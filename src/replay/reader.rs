@@ -3,12 +3,12 @@
 //! plain or gzip-compressed (by the `.gz` extension). One row is read at a time, so memory
 //! stays the same whatever the file's size.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use crate::money::Micros;
 use crate::time::{SimDuration, SimTime};
+use crate::traffic::logged::parse_time;
 
 /// Column names of a CSV log.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,16 +88,12 @@ impl RowReader {
         start: SimTime,
         time_scale: f64,
     ) -> Result<RowReader, String> {
-        let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let raw: Box<dyn Read> = if path.extension().is_some_and(|ext| ext == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
+        let lines = crate::traffic::logged::open(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut reader = RowReader {
             path: path.to_path_buf(),
             format: format.clone(),
-            lines: Box::new(BufReader::with_capacity(1 << 16, raw)),
+            lines,
             index: [None; 5],
             line: 0,
             start,
@@ -280,15 +276,6 @@ impl RowReader {
     }
 }
 
-/// RFC 3339 UTC, or Unix seconds.
-fn parse_time(text: &str) -> Option<SimTime> {
-    if let Some(at) = crate::scenario::parse_utc(text) {
-        return Some(at);
-    }
-    let seconds: f64 = text.parse().ok().filter(|s: &f64| s.is_finite())?;
-    Some(SimTime((seconds * 1e6).round() as i64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +313,7 @@ mod tests {
 
     #[test]
     fn csv_with_gzip_and_time_scale() {
+        use std::fs::File;
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.csv.gz");

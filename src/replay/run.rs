@@ -121,6 +121,16 @@ pub struct Skipped {
     pub first_lines: Vec<usize>,
 }
 
+impl Skipped {
+    /// Counts a skipped row at `line`, keeping the first five lines.
+    pub fn note(&mut self, line: usize) {
+        self.count += 1;
+        if self.first_lines.len() < 5 {
+            self.first_lines.push(line);
+        }
+    }
+}
+
 struct State {
     spent: i64,
     multiplier: f64,
@@ -209,10 +219,7 @@ pub fn run(
             Err(error) => match malformed {
                 Malformed::Fail => return Err(error),
                 Malformed::Skip => {
-                    skipped.count += 1;
-                    if skipped.first_lines.len() < 5 {
-                        skipped.first_lines.push(error.line);
-                    }
+                    skipped.note(error.line);
                     continue;
                 }
             },

@@ -821,24 +821,12 @@ pub fn events_table(scenario: &Scenario, simulation: &Simulation) -> Option<crat
     )
 }
 
-/// Binary outputs: `inventory.parquet` when `[inventory] parquet = true`.
+/// Binary outputs only: `inventory.parquet` and `events.parquet` when asked for.
 pub fn render_binary(
     scenario: &Scenario,
     simulation: &Simulation,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, crate::table::TableError> {
-    let mut files = Vec::new();
-    if scenario.inventory.parquet {
-        files.push((
-            "inventory.parquet",
-            inventory_table(scenario, simulation).to_parquet()?,
-        ));
-    }
-    if scenario.adserver.event_log.is_some_and(|log| log.parquet)
-        && let Some(events) = events_table(scenario, simulation)
-    {
-        files.push(("events.parquet", events.to_parquet()?));
-    }
-    Ok(files)
+    render_all(scenario, simulation).2
 }
 
 /// `bid_landscape.csv`: sales per hour and clearing-price bucket (non-empty buckets only), if
@@ -1026,25 +1014,54 @@ pub fn render(
     scenario: &Scenario,
     simulation: &Simulation,
 ) -> (Summary, Vec<(&'static str, String)>) {
+    let (summary, files, _) = render_all(scenario, simulation);
+    (summary, files)
+}
+
+/// Text files and binary files (Parquet, when `[inventory] parquet` or `[event_log] parquet`
+/// asks) of a finished run. Each table is built once and written in both formats.
+#[allow(clippy::type_complexity)]
+pub fn render_all(
+    scenario: &Scenario,
+    simulation: &Simulation,
+) -> (
+    Summary,
+    Vec<(&'static str, String)>,
+    Result<Vec<(&'static str, Vec<u8>)>, crate::table::TableError>,
+) {
     let summary = summary(scenario, simulation);
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     json.push('\n');
+    let inventory = inventory_table(scenario, simulation);
+    let events = events_table(scenario, simulation);
     let mut files = vec![
         ("summary.json", json),
         ("delivery.csv", delivery_csv(scenario, simulation)),
-        ("inventory.csv", inventory_csv(scenario, simulation)),
+        ("inventory.csv", inventory.to_csv()),
     ];
     if let Some(landscape) = bid_landscape_csv(simulation) {
         files.push(("bid_landscape.csv", landscape));
     }
-    if let Some(events) = events_table(scenario, simulation) {
+    if let Some(events) = &events {
         files.push(("events.csv", events.to_csv()));
     }
     files.push((
         "report.html",
         html::run_report(scenario, simulation, &summary),
     ));
-    (summary, files)
+    let binary = (|| {
+        let mut binary = Vec::new();
+        if scenario.inventory.parquet {
+            binary.push(("inventory.parquet", inventory.to_parquet()?));
+        }
+        if let Some(events) = &events
+            && scenario.adserver.event_log.is_some_and(|log| log.parquet)
+        {
+            binary.push(("events.parquet", events.to_parquet()?));
+        }
+        Ok(binary)
+    })();
+    (summary, files, binary)
 }
 
 /// Renders `run.json`.

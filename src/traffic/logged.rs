@@ -214,12 +214,7 @@ impl Logged {
             request.values[self.dims.weekday()] = (local_day + 3).rem_euclid(7) as u16;
             request.member = match self.config.member {
                 Some(col) => {
-                    let hash = fields[col]
-                        .trim()
-                        .bytes()
-                        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-                        });
+                    let hash = crate::engine::fnv1a64(fields[col].trim().as_bytes());
                     (hash % u64::from(self.n_members)) as u32
                 }
                 None => (self.line as u64 % u64::from(self.n_members)) as u32,
