@@ -700,6 +700,51 @@ impl<'a> Checker<'a> {
         if ok { spec } else { None }
     }
 
+    /// The settings shared by every log reader under `table`: what to do with malformed rows
+    /// (`fail` by default), the time scale (positive, default 1) and the share of rows kept
+    /// (above 0, default 1). Every bad one is reported.
+    fn log_reading(
+        &mut self,
+        table: &str,
+        malformed: Option<&str>,
+        time_scale: Option<f64>,
+        sample: Option<Fraction>,
+    ) -> Option<(crate::replay::Malformed, f64, f64)> {
+        use crate::replay::Malformed;
+        let malformed = match malformed {
+            None | Some("fail") => Some(Malformed::Fail),
+            Some("skip") => Some(Malformed::Skip),
+            Some(other) => {
+                self.problem(
+                    &format!("{table}.malformed"),
+                    format!("unknown setting \"{other}\", expected `fail` or `skip`"),
+                );
+                None
+            }
+        };
+        let time_scale = time_scale.unwrap_or(1.0);
+        let scale_ok = time_scale.is_finite() && time_scale > 0.0;
+        if !scale_ok {
+            self.problem(
+                &format!("{table}.time_scale"),
+                format!("expected a positive factor, found {time_scale}"),
+            );
+        }
+        let sample = match sample {
+            Some(fraction) => self.fraction(&format!("{table}.sample"), fraction),
+            None => Some(1.0),
+        };
+        if sample == Some(0.0) {
+            self.problem(&format!("{table}.sample"), "expected a share above 0");
+        }
+        match (malformed, scale_ok, sample) {
+            (Some(malformed), true, Some(sample)) if sample > 0.0 => {
+                Some((malformed, time_scale, sample))
+            }
+            _ => None,
+        }
+    }
+
     /// An optional numeric parameter at `path`: `default` when absent, reported unless finite
     /// and `ok`.
     fn parameter(
@@ -933,29 +978,13 @@ fn logged_traffic(
     let raw: raw::LoggedTraffic = c.section("logged_traffic")?;
     let path = c.base_dir.join(&raw.file);
     let shown = path.display().to_string();
-    let skip_bad = match raw.malformed.as_deref() {
-        None | Some("fail") => false,
-        Some("skip") => true,
-        Some(other) => {
-            c.problem(
-                "logged_traffic.malformed",
-                format!("unknown setting \"{other}\", expected `fail` or `skip`"),
-            );
-            return None;
-        }
-    };
-    let time_scale = raw.time_scale.unwrap_or(1.0);
-    if !(time_scale.is_finite() && time_scale > 0.0) {
-        c.problem(
-            "logged_traffic.time_scale",
-            format!("expected a positive factor, found {time_scale}"),
-        );
-        return None;
-    }
-    let sample = match raw.sample {
-        Some(fraction) => c.fraction("logged_traffic.sample", fraction)?,
-        None => 1.0,
-    };
+    let (malformed, time_scale, sample) = c.log_reading(
+        "logged_traffic",
+        raw.malformed.as_deref(),
+        raw.time_scale,
+        raw.sample,
+    )?;
+    let skip_bad = malformed == crate::replay::Malformed::Skip;
     let mut lines = match logged::open(&path) {
         Ok(lines) => lines,
         Err(error) => {
@@ -2888,7 +2917,7 @@ pub fn replay(
     root: &Node,
     base_dir: &Path,
 ) -> Result<crate::scenario::ReplayScenario, Vec<Problem>> {
-    use crate::replay::{Columns, Format, Malformed};
+    use crate::replay::{Columns, Format};
     let mut c = Checker {
         root,
         problems: Vec::new(),
@@ -2981,30 +3010,15 @@ pub fn replay(
             None
         }
     };
-    let time_scale = raw.time_scale.unwrap_or(1.0);
-    if !(time_scale.is_finite() && time_scale > 0.0) {
-        c.problem(
-            "replay.time_scale",
-            format!("expected a positive factor, found {time_scale}"),
-        );
-    }
-    let sample = match raw.sample {
-        Some(fraction) => c.fraction("replay.sample", fraction),
-        None => Some(1.0),
-    };
-    if sample == Some(0.0) {
-        c.problem("replay.sample", "expected a share above 0");
-    }
-    let malformed = match raw.malformed.as_deref() {
-        None | Some("fail") => Some(Malformed::Fail),
-        Some("skip") => Some(Malformed::Skip),
-        Some(other) => {
-            c.problem(
-                "replay.malformed",
-                format!("unknown setting \"{other}\", expected `fail` or `skip`"),
-            );
-            None
-        }
+    let reading = c.log_reading(
+        "replay",
+        raw.malformed.as_deref(),
+        raw.time_scale,
+        raw.sample,
+    );
+    let (malformed, time_scale, sample) = match reading {
+        Some((malformed, time_scale, sample)) => (Some(malformed), time_scale, Some(sample)),
+        None => (None, 1.0, None),
     };
     let round = match &raw.round {
         Some(text) => c.positive_duration("replay.round", text),
