@@ -14,6 +14,17 @@ pub(super) fn rank_order(bids: &[Bid], a: usize, b: usize) -> Ordering {
     key(a).cmp(&key(b))
 }
 
+/// `rank_order` as one integer: greater is better-ranked (higher amount, then lower `bidder`
+/// id, then lower index), and the index is its low 32 bits, complemented. Every key is at
+/// least 2^127 (amounts of eligible bids are not negative), so 0 can stand for "no bid".
+#[inline]
+pub(super) fn rank_key(bid: &Bid, idx: usize) -> u128 {
+    // Flipping the sign bit maps i64 order onto u64 order.
+    let amount = (bid.amount.0 as u64) ^ (1 << 63);
+    let idx = u32::try_from(idx).expect("fewer than 2^32 bids");
+    (u128::from(amount) << 64) | (u128::from(!bid.bidder) << 32) | u128::from(!idx)
+}
+
 /// Whether a bid may take part at all: it offers at least its own floor.
 pub(super) fn is_eligible(bid: &Bid) -> bool {
     bid.amount >= bid.floor
@@ -98,36 +109,30 @@ pub(super) fn sell_greedily(
     if cfg!(debug_assertions) {
         check_floors(bids);
     }
-    // Better-ranked: higher amount, then lower bidder id, then lower index.
-    let better = |a: usize, b: usize| {
-        let (x, y) = (&bids[a], &bids[b]);
-        x.amount > y.amount || (x.amount == y.amount && (x.bidder, a) < (y.bidder, b))
-    };
     let mut seconds_left = pod.seconds;
     while awards.len() < usize::from(pod.slots) {
-        let mut winner: Option<usize> = None;
-        let mut runner_up: Option<usize> = None;
+        // Rank keys (`rank_key`) of the best and second-best bids that may take this slot;
+        // 0 for none. The key holds the bid's index, so the scan keeps no indices.
+        let (mut best, mut second) = (0u128, 0u128);
         for (idx, bid) in bids.iter().enumerate() {
             if bid.amount < bid.floor || bid.duration_s > seconds_left || !fits_pod(bid, pod) {
                 continue;
             }
-            if awards.iter().any(|award| {
-                award.bid == idx || clash(bid, &bids[award.bid], pod.allow_same_advertiser)
-            }) {
+            if !awards.is_empty()
+                && awards.iter().any(|award| {
+                    award.bid == idx || clash(bid, &bids[award.bid], pod.allow_same_advertiser)
+                })
+            {
                 continue;
             }
-            match winner {
-                Some(best) if !better(idx, best) => {
-                    if runner_up.is_none_or(|second| better(idx, second)) {
-                        runner_up = Some(idx);
-                    }
-                }
-                _ => {
-                    runner_up = winner;
-                    winner = Some(idx);
-                }
-            }
+            let key = rank_key(bid, idx);
+            // Without branches on the keys, which are in random order.
+            let above_best = key > best;
+            second = if above_best { best } else { second.max(key) };
+            best = best.max(key);
         }
+        let index_of = |key: u128| (key != 0).then(|| !(key as u32) as usize);
+        let (winner, runner_up) = (index_of(best), index_of(second));
         let Some(winner) = winner else { break };
         let position = u8::try_from(awards.len()).expect("at most `slots` (a u8) awards");
         let sale = SlotSale {

@@ -514,7 +514,12 @@ impl TrafficSource for Synthetic {
     ) -> bool {
         match event {
             TrafficEvent::SessionArrival { member } => {
-                let length = self.config.session_length.sample(&mut self.sessions);
+                // A session's length only places its mid-rolls: without them it is not drawn.
+                let length = if self.config.mid_roll.is_some() {
+                    self.config.session_length.sample(&mut self.sessions)
+                } else {
+                    SimDuration::ZERO
+                };
                 let total = self.title_cumulative.last().copied().unwrap_or(0.0);
                 let title = pick(&self.title_cumulative, self.sessions.uniform() * total) as u16;
                 let session = SessionBreak {
