@@ -131,7 +131,7 @@ pub(super) fn sell_greedily(
             second = if above_best { best } else { second.max(key) };
             best = best.max(key);
         }
-        let index_of = |key: u128| (key != 0).then(|| !(key as u32) as usize);
+        let index_of = |key: u128| (key != 0).then_some(!(key as u32) as usize);
         let (winner, runner_up) = (index_of(best), index_of(second));
         let Some(winner) = winner else { break };
         let position = u8::try_from(awards.len()).expect("at most `slots` (a u8) awards");
