@@ -27,7 +27,9 @@ impl Micros {
         }
         // Half away from zero, as `f64::round`, without its libm call on the bidding path.
         let half = if micros >= 0.0 { 0.5 } else { -0.5 };
-        Some(Micros((micros + half) as i64))
+        // SAFETY: `micros + half` is finite and within ±(9e18 + 0.5), inside i64's range,
+        // so the truncation is defined (the checked `as` would add saturation code).
+        Some(Micros(unsafe { (micros + half).to_int_unchecked::<i64>() }))
     }
 
     /// The amount in currency units, for reports.

@@ -123,6 +123,8 @@ impl BidderSpec {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hot {
     pub duration: u16,
+    /// `PodSpec::duration_bit` of the creative.
+    pub duration_bit: u64,
     pub has_caps: bool,
     pub category: Option<u16>,
     pub advertiser: u32,
@@ -194,6 +196,7 @@ impl BidderState {
         BidderState {
             hot: Hot {
                 duration: spec.creative_duration_s,
+                duration_bit: crate::traffic::PodSpec::duration_bit(spec.creative_duration_s),
                 has_caps: !counters.0.is_empty(),
                 category: spec.category,
                 advertiser: spec.advertiser as u32,

@@ -1022,7 +1022,7 @@ impl AdServer {
                 bits &= bits - 1;
                 let state = &mut self.bidders[b];
                 let duration = state.hot.duration;
-                if !request.pod.allows(duration)
+                if request.pod.allowed_durations & state.hot.duration_bit == 0
                     || duration > pod.seconds_left
                     || !pod.admits(
                         state.hot.category,

@@ -38,9 +38,18 @@ impl PodSpec {
     /// Whether a creative of `duration_s` seconds may fill a slot of this pod.
     #[inline]
     pub fn allows(&self, duration_s: u16) -> bool {
-        duration_s.is_multiple_of(5)
-            && duration_s / 5 < 64
-            && self.allowed_durations >> (duration_s / 5) & 1 == 1
+        self.allowed_durations & PodSpec::duration_bit(duration_s) != 0
+    }
+
+    /// The bit of `allowed_durations` a creative of `duration_s` seconds needs (0 for a
+    /// length no pod allows), for callers that check one creative against many pods.
+    #[inline]
+    pub fn duration_bit(duration_s: u16) -> u64 {
+        if duration_s.is_multiple_of(5) && duration_s / 5 < 64 {
+            1 << (duration_s / 5)
+        } else {
+            0
+        }
     }
 
     /// Slot opportunities the pod offers: the slot count, limited by how many of the shortest
