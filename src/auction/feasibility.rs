@@ -96,9 +96,9 @@ pub(super) struct SlotSale {
 /// advertiser already present) are skipped, not stoppers; the fill ends when the slots run
 /// out or no remaining bid fits. Clears `awards` first.
 ///
-/// This runs once per auctioned request, so it avoids per-slot allocation and closures: the
-/// bids that can take part at all (eligible and fitting the pod as found) are decided once,
-/// and each slot's pass only checks length and clashes with the slots already sold.
+/// This runs once per auctioned request, so it allocates nothing: each slot is one pass over
+/// the bids that keeps the best two as rank keys (`rank_key`) without branching on them, and
+/// while the pod is still empty the pass checks only amounts and lengths.
 pub(super) fn sell_greedily(
     bids: &[Bid],
     pod: &Pod<'_>,
@@ -114,14 +114,19 @@ pub(super) fn sell_greedily(
         // Rank keys (`rank_key`) of the best and second-best bids that may take this slot;
         // 0 for none. The key holds the bid's index, so the scan keeps no indices.
         let (mut best, mut second) = (0u128, 0u128);
+        // Nothing in the pod yet (the usual first slot): only amount and length can rule a
+        // bid out.
+        let open =
+            awards.is_empty() && pod.used_categories.is_empty() && pod.used_advertisers.is_empty();
         for (idx, bid) in bids.iter().enumerate() {
-            if bid.amount < bid.floor || bid.duration_s > seconds_left || !fits_pod(bid, pod) {
+            if bid.amount < bid.floor || bid.duration_s > seconds_left {
                 continue;
             }
-            if !awards.is_empty()
-                && awards.iter().any(|award| {
-                    award.bid == idx || clash(bid, &bids[award.bid], pod.allow_same_advertiser)
-                })
+            if !open
+                && (!fits_pod(bid, pod)
+                    || awards.iter().any(|award| {
+                        award.bid == idx || clash(bid, &bids[award.bid], pod.allow_same_advertiser)
+                    }))
             {
                 continue;
             }
