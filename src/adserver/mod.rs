@@ -1010,6 +1010,8 @@ impl AdServer {
         let floor = self.exchange.floor_for(request);
         let day = request.at.local_day(0);
         self.bids.clear();
+        // Nothing in the pod yet (no guaranteed ad took a slot): no separation to check.
+        let pod_open = pod.n_categories == 0 && pod.n_advertisers == 0;
         let mut eligible = [0u64; 4];
         let words = self.bidder_set.len().min(eligible.len());
         eligible[..words].copy_from_slice(&self.bidder_set[..words]);
@@ -1024,7 +1026,7 @@ impl AdServer {
                 let duration = state.hot.duration;
                 if request.pod.allowed_durations & state.hot.duration_bit == 0
                     || duration > pod.seconds_left
-                    || !pod.admits(
+                    || !pod_open && !pod.admits(
                         state.hot.category,
                         state.hot.advertiser,
                         self.allow_same_advertiser,
