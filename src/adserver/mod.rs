@@ -1017,6 +1017,11 @@ impl AdServer {
         eligible[..words].copy_from_slice(&self.bidder_set[..words]);
         self.bidder_targeting
             .restrict(&request.values, &mut eligible[..words]);
+        // Pass 1: the bidders that may be asked, and their pacers' participation draws. Who
+        // takes part is written down without branching on the draw (random, so a branch on
+        // it would mispredict often); pass 2 asks them.
+        let mut asked = [0u8; 256];
+        let mut n_asked = 0;
         for (word_idx, &word) in eligible[..words].iter().enumerate() {
             let mut bits = word;
             while bits != 0 {
@@ -1026,11 +1031,12 @@ impl AdServer {
                 let duration = state.hot.duration;
                 if request.pod.allowed_durations & state.hot.duration_bit == 0
                     || duration > pod.seconds_left
-                    || !pod_open && !pod.admits(
-                        state.hot.category,
-                        state.hot.advertiser,
-                        self.allow_same_advertiser,
-                    )
+                    || !pod_open
+                        && !pod.admits(
+                            state.hot.category,
+                            state.hot.advertiser,
+                            self.allow_same_advertiser,
+                        )
                     || !state.has_budget(day)
                 {
                     continue;
@@ -1041,54 +1047,65 @@ impl AdServer {
                     continue;
                 }
                 state.interval.eligible += 1;
-                if state.throttle < 1.0
-                    && !(state.throttle > 0.0 && state.pacing_stream.chance(state.throttle))
-                {
-                    continue;
-                }
-                state.interval.attempts += 1;
-                // Counted in the bidder's own state and flushed to `metrics` at pacing ticks
-                // and at the end (`flush_bidder_counts`): the per-request path then stays in
-                // the bidder's hot fields.
-                let stats = &mut state.counts;
-                stats.requests += 1;
-                match exchange::respond(&state.hot, &mut state.response) {
-                    Err(exchange::Failure::Error) => stats.errors += 1,
-                    Err(exchange::Failure::NoBid) => stats.no_bids += 1,
-                    Ok(latency_us) => {
-                        let latency = latency_us as u64;
-                        if stats.latency.0 == latency {
-                            stats.latency.1 += 1;
-                        } else {
-                            let (value, count) = stats.latency;
-                            if count > 0 {
-                                metrics.bidders[b].record_latency_n(value, count);
-                            }
-                            stats.latency = (latency, 1);
+                // Full participation and none draw nothing.
+                let takes_part = if state.throttle >= 1.0 {
+                    true
+                } else if state.throttle > 0.0 {
+                    state.pacing_stream.chance(state.throttle)
+                } else {
+                    false
+                };
+                state.interval.attempts += u64::from(takes_part);
+                // At most 256 bidders (`bidder_set` has at most 4 words).
+                asked[n_asked] = b as u8;
+                n_asked += usize::from(takes_part);
+            }
+        }
+        // Pass 2: each asked bidder answers (or fails, or times out) and bids.
+        for &b in &asked[..n_asked] {
+            let b = usize::from(b);
+            let state = &mut self.bidders[b];
+            // Counted in the bidder's own state and flushed to `metrics` at pacing ticks and
+            // at the end (`flush_bidder_counts`): the per-request path then stays in the
+            // bidder's hot fields.
+            let stats = &mut state.counts;
+            stats.requests += 1;
+            match exchange::respond(&state.hot, &mut state.response) {
+                Err(exchange::Failure::Error) => stats.errors += 1,
+                Err(exchange::Failure::NoBid) => stats.no_bids += 1,
+                Ok(latency_us) => {
+                    let latency = latency_us as u64;
+                    if stats.latency.0 == latency {
+                        stats.latency.1 += 1;
+                    } else {
+                        let (value, count) = stats.latency;
+                        if count > 0 {
+                            metrics.bidders[b].record_latency_n(value, count);
                         }
-                        if latency_us > self.exchange.tmax.0 {
-                            stats.timeouts += 1;
-                            continue;
-                        }
-                        let bid_floor = state.hot.deal_floor.unwrap_or(floor);
-                        match state.bidder.bid(request, bid_floor, &mut state.stream) {
-                            None => stats.no_bids += 1,
-                            Some(amount) => {
-                                let amount = if state.multiplier == 1.0 {
-                                    amount
-                                } else {
-                                    Micros((amount.0 as f64 * state.multiplier).round() as i64)
-                                };
-                                stats.bids += 1;
-                                self.bids.push(Bid {
-                                    bidder: b as u32,
-                                    amount,
-                                    floor: bid_floor,
-                                    duration_s: duration,
-                                    category: state.hot.category,
-                                    advertiser: state.hot.advertiser,
-                                });
-                            }
+                        stats.latency = (latency, 1);
+                    }
+                    if latency_us > self.exchange.tmax.0 {
+                        stats.timeouts += 1;
+                        continue;
+                    }
+                    let bid_floor = state.hot.deal_floor.unwrap_or(floor);
+                    match state.bidder.bid(request, bid_floor, &mut state.stream) {
+                        None => stats.no_bids += 1,
+                        Some(amount) => {
+                            let amount = if state.multiplier == 1.0 {
+                                amount
+                            } else {
+                                Micros((amount.0 as f64 * state.multiplier).round() as i64)
+                            };
+                            stats.bids += 1;
+                            self.bids.push(Bid {
+                                bidder: b as u32,
+                                amount,
+                                floor: bid_floor,
+                                duration_s: state.hot.duration,
+                                category: state.hot.category,
+                                advertiser: state.hot.advertiser,
+                            });
                         }
                     }
                 }
