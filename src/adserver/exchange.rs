@@ -156,6 +156,8 @@ pub(super) struct LocalCounts {
 pub(super) struct BidderState {
     pub hot: Hot,
     pub throttle: f64,
+    /// `chance_threshold(throttle)`, for the participation draw.
+    pub throttle_threshold: u64,
     /// The pacer's bid multiplier.
     pub multiplier: f64,
     pub day: i64,
@@ -220,6 +222,7 @@ impl BidderState {
             seen: Seen::default(),
             counts: LocalCounts::default(),
             throttle: 1.0,
+            throttle_threshold: crate::engine::chance_threshold(1.0),
             multiplier: 1.0,
             pacer: spec.pacing.build(),
             interval: IntervalCounts::default(),

@@ -680,6 +680,7 @@ impl AdServer {
         state.seen.target_at_update = target_now;
         let decision = state.pacer.update(&observation);
         state.throttle = decision.participation.clamp(0.0, 1.0);
+        state.throttle_threshold = crate::engine::chance_threshold(state.throttle);
         state.multiplier = if decision.bid_multiplier.is_finite() {
             decision.bid_multiplier.max(0.0)
         } else {
@@ -1051,7 +1052,7 @@ impl AdServer {
                 let takes_part = if state.throttle >= 1.0 {
                     true
                 } else if state.throttle > 0.0 {
-                    state.pacing_stream.chance(state.throttle)
+                    state.pacing_stream.chance_below(state.throttle_threshold)
                 } else {
                     false
                 };

@@ -13,8 +13,8 @@ mod queue;
 mod rng;
 
 pub use queue::EventQueue;
-pub use rng::Stream;
 pub(crate) use rng::fnv1a64;
+pub use rng::{Stream, chance_threshold};
 
 use crate::adserver::{AdServer, OracleInputs};
 use crate::metrics::Metrics;

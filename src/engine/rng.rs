@@ -58,6 +58,13 @@ impl Stream {
         self.uniform() < p
     }
 
+    /// `chance(p)` for a `threshold` of `chance_threshold(p)`: the same draw and the same
+    /// answer, compared as integers (for a probability used many times).
+    #[inline]
+    pub fn chance_below(&mut self, threshold: u64) -> bool {
+        (self.next_u64() >> 11) < threshold
+    }
+
     /// A draw from the unit-rate exponential distribution.
     #[inline]
     pub fn exp1(&mut self) -> f64 {
@@ -69,6 +76,13 @@ impl Stream {
     pub fn standard_normal(&mut self) -> f64 {
         StandardNormal.sample(&mut self.rng)
     }
+}
+
+/// The integer form of probability `p` in [0, 1] for `Stream::chance_below`: a draw k·2⁻⁵³
+/// (k an integer below 2⁵³) is below p exactly when k < ⌈p·2⁵³⌉, and p·2⁵³ is exact.
+pub fn chance_threshold(p: f64) -> u64 {
+    debug_assert!((0.0..=1.0).contains(&p));
+    (p * (1u64 << 53) as f64).ceil() as u64
 }
 
 fn splitmix64(state: &mut u64) -> u64 {
@@ -101,6 +115,25 @@ mod tests {
         assert_ne!(first[0], other.next_u64());
         let mut other_seed = Stream::new(43, "traffic.arrivals");
         assert_ne!(first[0], other_seed.next_u64());
+    }
+
+    #[test]
+    fn integer_chance_matches_the_float_one() {
+        let mut probabilities = vec![0.0, 1.0, 0.5, 0.1, 0.9, 1e-300, 1.0 - f64::EPSILON];
+        let mut pick = Stream::new(3, "p");
+        probabilities.extend((0..200).map(|_| pick.uniform()));
+        for p in probabilities {
+            let (mut a, mut b) = (Stream::new(9, "c"), Stream::new(9, "c"));
+            let threshold = chance_threshold(p);
+            for _ in 0..2_000 {
+                assert_eq!(a.chance(p), b.chance_below(threshold), "p = {p}");
+            }
+        }
+        // At the edge: the largest draw below p and the smallest at or above it.
+        let p = 0.3;
+        let threshold = chance_threshold(p);
+        assert!(((threshold - 1) as f64 / (1u64 << 53) as f64) < p);
+        assert!((threshold as f64 / (1u64 << 53) as f64) >= p);
     }
 
     #[test]
