@@ -543,7 +543,10 @@ fn replicate(
 ) -> anyhow::Result<()> {
     let dir = out_folder(out, scenario.name.clone())?;
     let bar = runs_bar(replications, quiet);
+    #[allow(clippy::disallowed_methods)] // wall-clock time for run.json only
+    let started = Instant::now();
     let results = experiment::run_jobs(&jobs(scenario, replications, true), &|| bar.inc(1));
+    let wall = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let estimates = experiment::estimates(&results);
     let mut files: Vec<(&str, String)> = results[0].files.clone().unwrap_or_default();
@@ -562,6 +565,22 @@ fn replicate(
                 .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
         }
     }
+    let requests: u64 = results
+        .iter()
+        .map(|result| result.summary.totals.requests)
+        .sum();
+    let info = report::BatchInfo {
+        adsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        replications,
+        threads: rayon::current_num_threads(),
+        wall_time_s: wall,
+        requests,
+        requests_per_second: requests as f64 / wall.max(1e-9),
+        peak_memory_bytes: report::peak_memory_bytes(),
+    };
+    write_all(&dir, &[("run.json", report::batch_json(&info))])?;
     if !quiet {
         println!(
             "{} · {} replications (seeds from {}) · 95% intervals\n\n{}\noutputs in {}",

@@ -234,6 +234,32 @@ pub struct RunInfo {
     pub counter_entries: u64,
 }
 
+/// Wall-clock facts about a batch of replications (`adsim run --replications N`), kept
+/// apart from the deterministic outputs.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchInfo {
+    pub adsim_version: String,
+    pub scenario: String,
+    /// The master seed the replications' seeds derive from.
+    pub seed: u64,
+    pub replications: usize,
+    /// Worker threads the replications ran on.
+    pub threads: usize,
+    /// From the first replication's setup to the last one's end, all of them [s].
+    pub wall_time_s: f64,
+    /// Ad requests simulated over all replications.
+    pub requests: u64,
+    pub requests_per_second: f64,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+/// Renders `run.json` for a batch of replications.
+pub fn batch_json(info: &BatchInfo) -> String {
+    let mut json = serde_json::to_string_pretty(info).expect("batch info serializes");
+    json.push('\n');
+    json
+}
+
 fn ratio(numerator: f64, denominator: f64) -> f64 {
     if denominator > 0.0 {
         numerator / denominator

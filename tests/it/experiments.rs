@@ -82,6 +82,20 @@ fn replications_do_not_depend_on_threads_and_start_with_the_plain_run() {
     let mean: f64 = column(&kpis, "revenue", "mean").parse().unwrap();
     let high: f64 = column(&kpis, "revenue", "ci_high").parse().unwrap();
     assert!(low < mean && mean < high, "{low} {mean} {high}");
+    // run.json describes the batch: its replications, threads and all their requests.
+    for (dir, threads) in [(&one, 1), (&two, 2)] {
+        let info: serde_json::Value = serde_json::from_str(&read(dir.path(), "run.json")).unwrap();
+        assert_eq!(info["replications"], 4);
+        assert_eq!(info["threads"], threads);
+        assert_eq!(info["seed"], 42);
+        let requests: f64 = replications
+            .lines()
+            .filter(|line| line.split(',').nth(2) == Some("requests"))
+            .map(|line| line.split(',').nth(3).unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(info["requests"].as_f64().unwrap(), requests);
+        assert!(info["wall_time_s"].as_f64().unwrap() > 0.0);
+    }
 }
 
 #[test]
