@@ -580,7 +580,7 @@ fn replicate(
         requests_per_second: requests as f64 / wall.max(1e-9),
         peak_memory_bytes: report::peak_memory_bytes(),
     };
-    write_all(&dir, &[("run.json", report::batch_json(&info))])?;
+    write_all(&dir, &[("run.json", report::run_json(&info))])?;
     if !quiet {
         println!(
             "{} · {} replications (seeds from {}) · 95% intervals\n\n{}\noutputs in {}",

@@ -253,13 +253,6 @@ pub struct BatchInfo {
     pub peak_memory_bytes: Option<u64>,
 }
 
-/// Renders `run.json` for a batch of replications.
-pub fn batch_json(info: &BatchInfo) -> String {
-    let mut json = serde_json::to_string_pretty(info).expect("batch info serializes");
-    json.push('\n');
-    json
-}
-
 fn ratio(numerator: f64, denominator: f64) -> f64 {
     if denominator > 0.0 {
         numerator / denominator
@@ -1090,8 +1083,8 @@ pub fn render_all(
     (summary, files, binary)
 }
 
-/// Renders `run.json`.
-pub fn run_json(info: &RunInfo) -> String {
+/// Renders `run.json` (a `RunInfo`, or a `BatchInfo` for replications).
+pub fn run_json(info: &impl Serialize) -> String {
     let mut json = serde_json::to_string_pretty(info).expect("run info serializes");
     json.push('\n');
     json

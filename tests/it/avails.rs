@@ -1,6 +1,6 @@
 //! `adsim avails` on a small contended instance computed by hand.
 
-use crate::adsim;
+use crate::{adsim, assert_ok};
 
 const SCENARIO: &str = r#"schema_version = 1
 name = "avails"
@@ -67,11 +67,7 @@ fn avails(goal_a: u32, target: &str) -> serde_json::Value {
         target,
         "--json",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
     serde_json::from_slice(&output.stdout).unwrap()
 }
 

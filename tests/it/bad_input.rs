@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::adsim;
+use crate::{adsim, assert_ok, read_json};
 
 const VALID: &str = r#"schema_version = 1
 name = "tiny"
@@ -445,13 +445,8 @@ fn empirical_values_come_from_a_csv_next_to_the_scenario() {
         out.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_ok(&output);
+    let summary: serde_json::Value = read_json(out.join("summary.json"));
     // Shaded by 0.8, alone in first... second price with no competitor: it pays the floor (0);
     // what matters here is that it bid, i.e. the file's values were read.
     assert!(summary["bidders"][0]["bids"].as_u64().unwrap() > 0);
@@ -629,8 +624,7 @@ fn forecast_file_errors_name_file_line_and_column() {
         "--quiet",
     ]);
     assert!(output.status.success());
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = read_json(out.join("summary.json"));
     assert_eq!(summary["allocation"]["forecast"], "forecast.csv");
     assert_eq!(summary["allocation"]["forecast_requests"], 140.0);
 }

@@ -1,6 +1,6 @@
 //! The command line: outputs written, summary printed, quiet mode, help, validate.
 
-use crate::{adsim, scenario_path};
+use crate::{adsim, assert_ok, scenario_path};
 
 #[test]
 fn run_writes_every_output_and_prints_a_summary() {
@@ -14,11 +14,7 @@ fn run_writes_every_output_and_prints_a_summary() {
         "--set",
         "duration=3h",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     for needle in [
         "scenario quickstart",
@@ -83,11 +79,7 @@ fn help_and_validate() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("--set <PATH=VALUE>"));
     let scenario = scenario_path("quickstart.toml");
     let output = adsim(&["validate", scenario.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("ok"));
 }
 
@@ -106,11 +98,7 @@ fn the_bid_landscape_is_written_on_request_and_adds_up() {
         args.extend_from_slice(&["--set", "duration=3h", "--set", "members.count=30000"]);
         args.extend_from_slice(extra);
         let output = adsim(&args);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_ok(&output);
     };
     run(&[]);
     assert!(!dir.path().join("bid_landscape.csv").exists());

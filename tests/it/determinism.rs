@@ -1,6 +1,6 @@
 //! Same scenario and seed ⇒ byte-identical files; another seed ⇒ different results.
 
-use crate::{adsim, scenario_path};
+use crate::{adsim, assert_ok, scenario_path};
 
 const DETERMINISTIC_FILES: [&str; 4] = [
     "summary.json",
@@ -24,11 +24,7 @@ fn run_scenario_into(name: &str, dir: &std::path::Path, extra: &[&str]) {
     ];
     args.extend_from_slice(extra);
     let output = adsim(&args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
 }
 
 #[test]

@@ -90,11 +90,7 @@ fn forecast_writes_plannable_files_and_backtests() {
         history.to_str().unwrap(),
         "-q",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::assert_ok(&output);
     let out = dir.path().join("forecast");
     let output = crate::adsim(&[
         "forecast",
@@ -111,11 +107,7 @@ fn forecast_writes_plannable_files_and_backtests() {
         out.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::assert_ok(&output);
     for method in [
         "seasonal_naive_daily",
         "seasonal_naive_weekly",

@@ -53,3 +53,17 @@ pub fn adsim(args: &[&str]) -> Output {
         .output()
         .expect("adsim runs")
 }
+
+/// Fails the test, with adsim's stderr, unless the run succeeded.
+pub fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "adsim failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Parses a JSON output file.
+pub fn read_json(path: impl AsRef<std::path::Path>) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

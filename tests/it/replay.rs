@@ -5,7 +5,7 @@ use adsim::money::Micros;
 use adsim::replay::{Columns, Format, Malformed, ReplayBidder, ReplayStrategy, RowReader, run};
 use adsim::time::{SimDuration, SimTime};
 
-use crate::adsim;
+use crate::{adsim, assert_ok, read_json};
 
 fn columns() -> Columns {
     Columns {
@@ -115,13 +115,8 @@ fn malformed_rows_fail_or_are_skipped_and_counted() {
         out.to_str().unwrap(),
         "-q",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_ok(&output);
+    let summary: serde_json::Value = read_json(out.join("summary.json"));
     assert_eq!(summary["log"]["rows"], 2);
     assert_eq!(summary["log"]["rows_skipped"], 2);
     assert_eq!(
@@ -147,11 +142,7 @@ fn replay_is_deterministic_and_sampling_uses_the_seed() {
             dir.path().to_str().unwrap(),
             "-q",
         ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_ok(&output);
     }
     let read = |d: &tempfile::TempDir, f: &str| std::fs::read(d.path().join(f)).unwrap();
     for file in ["summary.json", "strategies.csv", "pid_rounds.csv"] {
@@ -204,11 +195,7 @@ fn the_pid_controller_settles_on_the_ipinyou_test_file() {
         dir.path().to_str().unwrap(),
         "-q",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_ok(&output);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
             .unwrap();
@@ -276,13 +263,8 @@ fn memory_does_not_grow_with_the_log() {
             out.to_str().unwrap(),
             "-q",
         ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let run: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_ok(&output);
+        let run: serde_json::Value = read_json(out.join("run.json"));
         assert_eq!(run["rows"], rows as u64);
         run["peak_memory_bytes"].as_u64().unwrap()
     };
